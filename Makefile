@@ -1,0 +1,44 @@
+# The project's commands. CI calls these same targets, so what passes here passes there.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+export DVC_NO_ANALYTICS := 1
+export ITERATIVE_DO_NOT_TRACK := 1
+
+.PHONY: help setup setup-dev repro test test-fast lint report gate bench clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.runtime: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(BIN)/.runtime  ## create .venv with the pipeline's dependencies
+
+setup-dev: $(BIN)/.dev  ## add the test and lint tools
+
+repro: setup  ## run the pipeline (dvc repro) and print the metrics
+	dvc repro
+	dvc metrics show --md reports/eval/metrics.json
+
+test: setup-dev  ## run the whole test suite, end-to-end tests included
+	python -m pytest
+
+test-fast: setup-dev  ## the unit tests only
+	python -m pytest -m "not slow"
+
+lint: setup-dev  ## ruff, and the workflow checks
+	ruff check src tests
+	ruff format --check src tests
+
+clean:  ## remove the virtual environment and caches (DVC cache and outputs stay)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

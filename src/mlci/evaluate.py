@@ -1,0 +1,80 @@
+"""Stage `evaluate`: score the model on the test split.
+
+Reads `models/model.skops`, `data/split/test.parquet`, the schema and the `evaluate` params. Writes, in dvclive's
+layout under `reports/eval/` (small, git-tracked, so any revision can be compared without a DVC remote):
+- `metrics.json`: ROC AUC, average precision, precision/recall/F1 at `evaluate.threshold`, log loss, Brier;
+- `segments.json`: the same per value of `data.segment_column`;
+- `plots/sklearn/{roc,precision_recall,calibration,confusion_matrix}.json` and `plots/feature_importance.json`
+  (permutation importance on a bounded sample), all declared under `plots:` in `dvc.yaml`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlci import cli
+from mlci.frames import read_split
+from mlci.io import write_json
+from mlci.metrics import DIGITS, calibration_points, confusion_counts, pr_points, roc_points, scores, segment_scores
+from mlci.model import load_model
+from mlci.params import EvaluateParams, load_params
+from mlci.schema import SCHEMA_FILE, Schema
+
+TEST = Path("data/split/test.parquet")
+MODEL = Path("models/model.skops")
+OUT = Path("reports/eval")
+
+
+def evaluate(model, X, y, segments, params: EvaluateParams, schema: Schema) -> dict[str, object]:
+    """Return every output file's content, keyed by its path under `reports/eval/`. Pure: no file I/O."""
+    p = model.predict_proba(X)[:, 1]
+    outputs: dict[str, object] = {
+        "metrics.json": scores(y, p, params.threshold),
+        "plots/sklearn/roc.json": {"roc": roc_points(y, p, params.curve_points)},
+        "plots/sklearn/precision_recall.json": {"precision_recall": pr_points(y, p, params.curve_points)},
+        "plots/sklearn/calibration.json": {"calibration": calibration_points(y, p, params.calibration_bins)},
+        "plots/sklearn/confusion_matrix.json": confusion_counts(y, p, params.threshold, schema.class_labels),
+        "plots/feature_importance.json": {"feature_importance": importance(model, X, y, params)},
+    }
+    by_segment = {}
+    if segments is not None:
+        by_segment = segment_scores(y, p, segments, params.threshold, params.min_segment_rows, params.max_segments)
+    outputs["segments.json"] = by_segment
+    return outputs
+
+
+def importance(model, X, y, params: EvaluateParams) -> list[dict]:
+    """Permutation importance (drop in ROC AUC) of each input column, on at most `importance_rows` test rows."""
+    import numpy as np
+    from sklearn.inspection import permutation_importance
+
+    rows = np.random.default_rng(params.seed).permutation(len(y))[: params.importance_rows]
+    rows.sort()
+    if len(np.unique(y[rows])) < 2:
+        return []
+    result = permutation_importance(
+        model, X.iloc[rows], y[rows], scoring="roc_auc", n_repeats=params.importance_repeats,
+        random_state=params.seed,
+    )
+    found = [
+        {"feature": name, "importance": round(float(mean), DIGITS), "std": round(float(std), DIGITS)}
+        for name, mean, std in zip(X.columns, result.importances_mean, result.importances_std)
+    ]
+    return sorted(found, key=lambda item: (-item["importance"], item["feature"]))
+
+
+def main() -> int:
+    def stage() -> None:
+        params = load_params().evaluate
+        schema = Schema.load(SCHEMA_FILE)
+        model = load_model(MODEL)
+        X, y, frame = read_split(TEST, schema, extra=(schema.segment_column,))
+        segments = frame[schema.segment_column].to_numpy() if schema.segment_column else None
+        for name, content in evaluate(model, X, y, segments, params, schema).items():
+            write_json(OUT / name, content)
+
+    return cli.run(stage, "evaluate")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

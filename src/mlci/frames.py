@@ -1,0 +1,20 @@
+"""Reading a split into the (features, target) pair that scikit-learn wants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlci.errors import DataError
+from mlci.schema import Schema
+
+
+def read_split(path: Path | str, schema: Schema, extra: tuple[str, ...] = ()):
+    """Return (X, y, extras) for a split: X a DataFrame of the schema's features in schema order."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{str(path)!r} not found; run `dvc repro` so the earlier stages produce it")
+    columns = [*schema.features, schema.target, *[c for c in extra if c and c not in schema.features]]
+    frame = pq.read_table(path, columns=columns).to_pandas()
+    return frame[schema.features], frame[schema.target].to_numpy(), frame

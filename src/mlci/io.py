@@ -1,0 +1,56 @@
+"""File helpers shared by the stages: every write is atomic (temp file in the same folder, then rename).
+
+A stage that fails half-way therefore never leaves a truncated output behind, and the previous result stays intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_bytes(path: Path | str, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json(path: Path | str, obj: Any) -> None:
+    """Stable JSON: sorted keys, 2-space indent, trailing newline, so git diffs and DVC hashes are reproducible."""
+    write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_json(path: Path | str) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_with(path: Path | str, writer: Callable[[Path], None]) -> None:
+    """Let `writer` fill a temp file, then move it into place."""
+    with atomic_path(path) as tmp:
+        writer(tmp)
+
+
+def write_parquet(path: Path | str, table: Any) -> None:
+    """Write a pyarrow Table atomically, with settings fixed so the bytes depend only on the data."""
+    import pyarrow.parquet as pq
+
+    write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000))

@@ -1,0 +1,164 @@
+"""The model: one scikit-learn `Pipeline` (preprocessing + estimator), and its safe, reproducible storage.
+
+Keeping preprocessing inside the pipeline means the served model cannot drift from the trained one. Each model
+family gets the preprocessing that suits it:
+- logistic regression: median imputation with missing-value indicators, scaling, one-hot categories;
+- random forest: median imputation, ordinal-coded categories;
+- histogram gradient boosting: missing values and categories handled natively by the estimator.
+
+Models are stored with skops (no pickle). `load_model` refuses any type outside `TRUSTED_TYPES`, so a tampered file
+cannot run code. skops names its entries after memory addresses; `save_model` renames them in traversal order and
+fixes the zip timestamps, so the same model is always the same bytes and `dvc.lock` does not churn.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from mlci.errors import ModelError
+from mlci.io import write_bytes
+from mlci.params import TrainParams
+from mlci.schema import Schema
+
+MISSING_CATEGORY = "__missing__"
+# Types skops does not trust by default but our pipelines legitimately hold. Anything else is refused on load.
+TRUSTED_TYPES = frozenset(
+    {
+        "builtins.slice",
+        "numpy.dtype",
+        "numpy.float64",
+        "numpy.int64",
+        "numpy.ndarray",
+        "sklearn._loss.link.Interval",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.utils._bunch.Bunch",
+        "collections.OrderedDict",
+        "functools.partial",  # wraps check_array below; any other function it wrapped would be refused
+        "sklearn.utils.validation.check_array",
+    }
+)
+
+
+def build_pipeline(params: TrainParams, schema: Schema):
+    """Return an unfitted `Pipeline` for the model family chosen in `params.model`."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    numeric, categorical = schema.numeric, schema.categorical
+    if params.model == "logistic_regression":
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+        num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())])
+        cat = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)),
+                ("encode", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=params.max_categories,
+                                         sparse_output=False)),
+            ]
+        )
+        hp = params.logistic_regression
+        estimator = LogisticRegression(C=hp.C, max_iter=hp.max_iter, class_weight=params.class_weight,
+                                       random_state=params.seed)
+    elif params.model == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.impute import SimpleImputer
+
+        num = SimpleImputer(strategy="median", add_indicator=True)
+        cat = _ordinal(params, unknown=-1)
+        hp = params.random_forest
+        estimator = RandomForestClassifier(
+            n_estimators=hp.n_estimators, max_depth=hp.max_depth, min_samples_leaf=hp.min_samples_leaf,
+            max_features=hp.max_features, class_weight=params.class_weight, random_state=params.seed, n_jobs=-1,
+        )
+    else:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        num = "passthrough"
+        cat = _ordinal(params, unknown=float("nan"))
+        hp = params.hist_gradient_boosting
+        estimator = HistGradientBoostingClassifier(
+            learning_rate=hp.learning_rate, max_iter=hp.max_iter, max_leaf_nodes=hp.max_leaf_nodes,
+            min_samples_leaf=hp.min_samples_leaf, l2_regularization=hp.l2_regularization,
+            early_stopping=hp.early_stopping, class_weight=params.class_weight, random_state=params.seed,
+            categorical_features=[False] * len(numeric) + [True] * len(categorical),
+        )
+    transformers = [("numeric", num, numeric)] if numeric else []
+    transformers += [("categorical", cat, categorical)] if categorical else []
+    preprocess = ColumnTransformer(transformers, verbose_feature_names_out=False)
+    return Pipeline([("preprocess", preprocess), ("model", estimator)])
+
+
+def _ordinal(params: TrainParams, unknown: float):
+    from sklearn.preprocessing import OrdinalEncoder
+
+    # Histogram gradient boosting allows at most 255 categories per feature, so the cap applies to every family.
+    return OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=unknown, encoded_missing_value=unknown,
+        max_categories=min(params.max_categories, 250),
+    )
+
+
+def save_model(model: Any, path: Path | str) -> None:
+    import skops.io as sio
+
+    write_bytes(path, canonical_skops(sio.dumps(model)))
+
+
+def load_model(path: Path | str) -> Any:
+    import skops.io as sio
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file {str(path)!r} not found; run `dvc repro` to train it")
+    try:
+        untrusted = set(sio.get_untrusted_types(file=path))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ModelError(f"{str(path)!r} is not a readable skops model ({exc}); re-create it with `dvc repro`") from exc
+    refused = sorted(untrusted - TRUSTED_TYPES)
+    if refused:
+        raise ModelError(f"{str(path)!r} holds types that are not trusted ({', '.join(refused)}); refusing to load it")
+    return sio.load(path, trusted=sorted(untrusted))
+
+
+def canonical_skops(data: bytes) -> bytes:
+    """Rewrite a skops archive so its bytes depend only on the model, not on memory addresses or the clock."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    schema = json.loads(source.read("schema.json"))
+    ids: dict[int, int] = {}
+
+    def renumber(value: int) -> int:
+        return ids.setdefault(value, len(ids))
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("__id__"), int):
+                node["__id__"] = renumber(node["__id__"])
+            if isinstance(node.get("file"), str) and node["file"].endswith(".npy"):
+                node["file"] = f"{renumber(int(node['file'][:-4]))}.npy"
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(schema)
+    entries = {"schema.json": json.dumps(schema, indent=1).encode()}
+    for name in source.namelist():
+        if name.endswith(".npy"):
+            entries[f"{ids[int(name[:-4])]}.npy"] = source.read(name)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as target:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            target.writestr(info, entries[name])
+    return out.getvalue()

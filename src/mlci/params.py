@@ -1,0 +1,197 @@
+"""`params.yaml`, loaded and validated once into frozen, typed sections.
+
+Each stage reads only its own section (the keys it lists under `params:` in `dvc.yaml`). A typo, a wrong type or an
+out-of-range value fails with one line that names the key, what is allowed, and what was found.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlci.errors import ParamsError
+
+PARAMS_FILE = Path("params.yaml")
+ModelName = Literal["logistic_regression", "random_forest", "hist_gradient_boosting"]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+class DemoParams(Section):
+    """The built-in synthetic card-transaction data (`generate` stage)."""
+
+    n_rows: Annotated[int, Field(ge=100, le=100_000_000)] = 20_000
+    seed: Seed = 42
+    season: Literal["normal", "holiday"] = "normal"
+
+
+class DataParams(Section):
+    """Where the data comes from and what its columns mean (`ingest`, `validate`)."""
+
+    source: str = "data/demo/transactions.parquet"
+    target: str = "is_fraud"
+    positive_label: str | int | bool | None = None
+    time_column: str | None = None
+    id_column: str | None = None
+    segment_column: str | None = None
+    numeric_features: list[str] | None = None
+    categorical_features: list[str] | None = None
+    drop_columns: list[str] = []
+
+    @model_validator(mode="after")
+    def _roles_do_not_overlap(self) -> DataParams:
+        features = (self.numeric_features or []) + (self.categorical_features or [])
+        for role in ("target", "id_column"):
+            name = getattr(self, role)
+            if name is not None and name in features:
+                raise ValueError(f"column {name!r} is the {role} and cannot also be listed as a feature")
+        overlap = set(self.numeric_features or []) & set(self.categorical_features or [])
+        if overlap:
+            raise ValueError(f"columns {sorted(overlap)} are listed as both numeric and categorical features")
+        return self
+
+
+class ValidateParams(Section):
+    """Quality checks on the ingested data."""
+
+    min_rows: Annotated[int, Field(ge=10)] = 200
+    max_null_rate: Annotated[float, Field(ge=0, le=1)] = 0.5
+    max_duplicate_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
+
+
+class SplitParams(Section):
+    """Hold-out split: by time when `data.time_column` is set, else stratified by the target."""
+
+    test_size: Fraction = 0.2
+    seed: Seed = 42
+
+
+class LogisticRegressionParams(Section):
+    C: Annotated[float, Field(gt=0)] = 1.0
+    max_iter: Annotated[int, Field(ge=1)] = 1000
+
+
+class RandomForestParams(Section):
+    n_estimators: Annotated[int, Field(ge=1, le=5000)] = 200
+    max_depth: Annotated[int, Field(ge=1)] | None = 12
+    min_samples_leaf: Annotated[int, Field(ge=1)] = 5
+    max_features: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+
+class HistGradientBoostingParams(Section):
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.1
+    max_iter: Annotated[int, Field(ge=1, le=10_000)] = 200
+    max_leaf_nodes: Annotated[int, Field(ge=2)] = 31
+    min_samples_leaf: Annotated[int, Field(ge=1)] = 20
+    l2_regularization: Annotated[float, Field(ge=0)] = 0.0
+    early_stopping: bool = True
+
+
+class TrainParams(Section):
+    """Model family, its hyperparameters, and how preprocessing treats the features."""
+
+    model: ModelName = "hist_gradient_boosting"
+    seed: Seed = 42
+    class_weight: Literal["balanced"] | None = None
+    max_categories: Annotated[int, Field(ge=2, le=250)] = 30
+    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+    random_forest: RandomForestParams = RandomForestParams()
+    hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
+
+
+class EvaluateParams(Section):
+    """Metrics at a decision threshold, and bounds on the work that grows with the data."""
+
+    threshold: Fraction = 0.5
+    curve_points: Annotated[int, Field(ge=11, le=1001)] = 101
+    calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
+    importance_rows: Annotated[int, Field(ge=100)] = 5000
+    importance_repeats: Annotated[int, Field(ge=1, le=50)] = 3
+    min_segment_rows: Annotated[int, Field(ge=1)] = 50
+    max_segments: Annotated[int, Field(ge=1, le=100)] = 20
+    seed: Seed = 42
+
+
+GateMetric = Literal["roc_auc", "average_precision", "precision", "recall", "f1", "log_loss", "brier"]
+
+
+class GateParams(Section):
+    """The quality gate: absolute floors (or ceilings, for loss metrics) and the allowed regression vs the base."""
+
+    floors: dict[GateMetric, float] = {}
+    max_regression: dict[GateMetric, Annotated[float, Field(ge=0)]] = {}
+    noise_tolerance: Annotated[float, Field(ge=0)] = 0.002
+
+
+class Params(Section):
+    demo: DemoParams = DemoParams()
+    data: DataParams = DataParams()
+    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
+    split: SplitParams = SplitParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    gate: GateParams = GateParams()
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=True)
+
+
+def load_params(path: Path | str = PARAMS_FILE) -> Params:
+    """Read and validate the whole file; raise `ParamsError` with one line naming the first problem."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path} not found; run from the project root, where params.yaml lives") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ParamsError(f"{path} is not valid YAML{line}: {problem}; fix the syntax there") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path} must be a mapping of sections (demo, data, train, ...); got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(f"{path}: {describe(exc.errors()[0])}") from None
+
+
+def describe(error: Any) -> str:
+    """One pydantic error as `key: what is allowed; got X.`"""
+    loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-after", "constrained"))]
+    loc = [part for part in loc if part not in {"str", "int", "bool", "float", "list[str]", "none", "literal['balanced']"}]
+    key = ".".join(loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        section = _section_of(loc[:-1])
+        allowed = ", ".join(sorted(section.model_fields)) if section else ""
+        hint = f"; allowed keys here: {allowed}" if allowed else ""
+        return f"unknown key {key}{hint}. Check the spelling."
+    if kind == "missing":
+        return f"{key} is required."
+    message = error["msg"]
+    message = message.removeprefix("Value error, ")
+    if message.startswith("Input should be"):
+        message = "must be" + message.removeprefix("Input should be")
+    got = error.get("input")
+    got_text = f"; got {got!r}" if kind != "value_error" and not isinstance(got, dict) else ""
+    return f"{key} {message}{got_text}."
+
+
+def _section_of(loc: list[str]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Params
+    for part in loc:
+        field = model.model_fields.get("validate_" if part == "validate" else part)
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model

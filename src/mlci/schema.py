@@ -1,0 +1,35 @@
+"""The data schema that `validate` settles on and every later stage reads: which column plays which role.
+
+Written to `data/validated/schema.json`, so `train` and `evaluate` need no data params of their own and re-run only
+when the data or the schema really change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from mlci.io import read_json, write_json
+
+SCHEMA_FILE = Path("data/validated/schema.json")
+
+
+@dataclass(frozen=True)
+class Schema:
+    target: str
+    numeric: list[str]
+    categorical: list[str]
+    time_column: str | None = None
+    segment_column: str | None = None
+    class_labels: dict[str, str] = field(default_factory=lambda: {"0": "0", "1": "1"})
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    def save(self, path: Path | str = SCHEMA_FILE) -> None:
+        write_json(path, asdict(self))
+
+    @classmethod
+    def load(cls, path: Path | str = SCHEMA_FILE) -> Schema:
+        return cls(**read_json(path))

@@ -1,0 +1,58 @@
+"""Stage `train`: fit the model pipeline on the training split.
+
+Reads `data/split/train.parquet`, `data/validated/schema.json` and the `train` params. Writes `models/model.skops`
+(the fitted pipeline, safe to load) and `models/metadata.json` (what was trained, on what, with which settings).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlci import __version__, cli
+from mlci.frames import read_split
+from mlci.io import write_json
+from mlci.model import build_pipeline, save_model
+from mlci.params import TrainParams, load_params
+from mlci.schema import SCHEMA_FILE, Schema
+
+TRAIN = Path("data/split/train.parquet")
+MODEL = Path("models/model.skops")
+METADATA = Path("models/metadata.json")
+
+
+def train(params: TrainParams, schema: Schema, X, y):
+    """Fit and return the pipeline. Pure: no file I/O."""
+    return build_pipeline(params, schema).fit(X, y)
+
+
+def metadata(params: TrainParams, schema: Schema, y) -> dict:
+    import sklearn
+
+    return {
+        "model": params.model,
+        "hyperparameters": getattr(params, params.model).model_dump(),
+        "seed": params.seed,
+        "class_weight": params.class_weight,
+        "features": {"numeric": schema.numeric, "categorical": schema.categorical},
+        "target": schema.target,
+        "class_labels": schema.class_labels,
+        "train_rows": int(len(y)),
+        "train_positive_rate": round(float(y.mean()), 4),
+        "versions": {"package": __version__, "scikit-learn": sklearn.__version__},
+    }
+
+
+def main() -> int:
+    def stage() -> None:
+        params = load_params().train
+        schema = Schema.load(SCHEMA_FILE)
+        X, y, _ = read_split(TRAIN, schema)
+        model = train(params, schema, X, y)
+        save_model(model, MODEL)
+        write_json(METADATA, metadata(params, schema, y))
+
+    return cli.run(stage, "train")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,260 @@
+"""Stage `validate`: check the raw data against the declared schema and quality thresholds.
+
+Reads `data/raw/data.parquet` and the `data` and `validate` params. Writes
+- `data/validated/data.parquet`: features with settled types, the target as 0/1, and the time and segment columns;
+- `data/validated/schema.json`: which column plays which role (read by `split`, `train`, `evaluate`);
+- `reports/data_profile.json` (git-tracked): rows, positive rate, null rates, feature lists.
+
+Works on Arrow tables (no pandas import), so this stage costs well under a second even at a million rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlci import cli
+from mlci.errors import DataError
+from mlci.io import write_json, write_parquet
+from mlci.params import DataParams, ValidateParams, load_params
+from mlci.schema import SCHEMA_FILE, Schema
+
+INPUT = Path("data/raw/data.parquet")
+OUTPUT = Path("data/validated/data.parquet")
+PROFILE = Path("reports/data_profile.json")
+TRUE_WORDS = {"1", "true", "t", "yes", "y"}
+FALSE_WORDS = {"0", "false", "f", "no", "n"}
+
+
+def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Schema, dict]:
+    """Return (validated table, schema, profile) or raise `DataError` naming the first problem and its fix."""
+    import pyarrow as pa
+
+    _require_columns(table, data)
+    if table.num_rows < checks.min_rows:
+        raise DataError(
+            f"data has {table.num_rows} rows; at least validate.min_rows={checks.min_rows} are needed "
+            "(add rows, or lower validate.min_rows in params.yaml)"
+        )
+    target, class_labels = _binary_target(table.column(data.target), data)
+    numeric, categorical, derived = _feature_roles(table, data)
+
+    columns: dict[str, Any] = {}
+    for name in numeric:
+        columns[name] = _as_float(table.column(name), name)
+    for name, (source, part) in derived.items():
+        columns[name] = _time_part(_as_timestamp(table.column(source), source, "data.numeric_features"), part)
+    for name in categorical:
+        columns[name] = _as_string(table.column(name))
+    _check_nulls(columns, checks.max_null_rate)
+
+    if data.time_column is not None:
+        columns.setdefault(data.time_column, _as_timestamp(table.column(data.time_column), data.time_column, "data.time_column"))
+    if data.segment_column is not None and data.segment_column not in columns:
+        columns[data.segment_column] = _as_string(table.column(data.segment_column))
+    columns[data.target] = target
+
+    duplicate_rate = _duplicate_rate(table, data)
+    if duplicate_rate > checks.max_duplicate_rate:
+        what = f"values of {data.id_column!r}" if data.id_column else "rows"
+        raise DataError(
+            f"{duplicate_rate:.1%} of {what} are duplicates, above validate.max_duplicate_rate="
+            f"{checks.max_duplicate_rate}; de-duplicate the data or raise the threshold"
+        )
+
+    validated = pa.table(columns)
+    schema = Schema(
+        target=data.target,
+        numeric=[*numeric, *derived],
+        categorical=categorical,
+        time_column=data.time_column,
+        segment_column=data.segment_column,
+        class_labels=class_labels,
+    )
+    return validated, schema, _profile(validated, schema, table.num_columns, duplicate_rate)
+
+
+def _require_columns(table, data: DataParams) -> None:
+    present = set(table.column_names)
+    declared = [("data.target", data.target)]
+    declared += [(f"data.{role}", getattr(data, role)) for role in ("time_column", "id_column", "segment_column")]
+    for key in ("numeric_features", "categorical_features", "drop_columns"):
+        declared += [(f"data.{key}", name) for name in getattr(data, key) or []]
+    for key, name in declared:
+        if name is not None and name not in present:
+            listing = ", ".join(table.column_names[:30]) + (", ..." if table.num_columns > 30 else "")
+            raise DataError(f"column {name!r} named in {key} is not in the data; the columns are: {listing}")
+
+
+def _binary_target(column, data: DataParams):
+    """Map the target to int8 0/1 and return it with the original label of each class."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    name = data.target
+    nulls = column.null_count
+    if nulls:
+        raise DataError(f"target {name!r} is empty in {nulls} rows; label or drop those rows")
+    if pa.types.is_floating(column.type):
+        whole = pc.all(pc.equal(column, pc.round(column))).as_py()
+        column = column.cast(pa.int64()) if whole else column
+    values = sorted(column.unique().to_pylist(), key=str)
+    shown = ", ".join(repr(v) for v in values[:6]) + (", ..." if len(values) > 6 else "")
+    if len(values) == 1:
+        raise DataError(f"target {name!r} has only one class ({shown}); a classifier needs examples of both classes")
+    if len(values) > 2:
+        raise DataError(
+            f"target {name!r} has {len(values)} distinct values ({shown}); this pipeline trains binary "
+            "classifiers: map the target to two classes"
+        )
+    text = [str(v).strip().lower() for v in values]
+    if data.positive_label is not None:
+        wanted = str(data.positive_label).strip().lower()
+        if wanted not in text:
+            raise DataError(
+                f"data.positive_label {data.positive_label!r} is not a value of target {name!r} (values: {shown}); "
+                "set it to one of them"
+            )
+        positive = text.index(wanted)
+    elif set(text) <= TRUE_WORDS | FALSE_WORDS and len({t in TRUE_WORDS for t in text}) == 2:
+        positive = next(i for i, t in enumerate(text) if t in TRUE_WORDS)
+    else:
+        raise DataError(
+            f"target {name!r} has labels {shown}, and it is not clear which is the positive class; "
+            "set data.positive_label in params.yaml to the label of the class to detect"
+        )
+    positive_value = pa.scalar(values[positive], type=column.type)
+    target = pc.equal(column, positive_value).cast(pa.int8())
+    labels = {"0": str(values[1 - positive]), "1": str(values[positive])}
+    return target, labels
+
+
+def _feature_roles(table, data: DataParams) -> tuple[list[str], list[str], dict[str, tuple[str, str]]]:
+    """Split the features into numeric and categorical; timestamps become hour-of-day and day-of-week features."""
+    import pyarrow as pa
+
+    if data.numeric_features is not None or data.categorical_features is not None:
+        candidates = [*(data.numeric_features or []), *(data.categorical_features or [])]
+    else:
+        reserved = {data.target, data.id_column, *data.drop_columns}
+        candidates = [name for name in table.column_names if name not in reserved]
+    numeric, categorical, derived = [], [], {}
+    for name in candidates:
+        kind = table.schema.field(name).type
+        declared_categorical = name in (data.categorical_features or [])
+        if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+            derived[f"{name}_hour"] = (name, "hour")
+            derived[f"{name}_dayofweek"] = (name, "day_of_week")
+        elif declared_categorical:
+            categorical.append(name)
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+            numeric.append(name)
+        elif name in (data.numeric_features or []):
+            numeric.append(name)  # declared numeric: `_as_float` says so if the values are not numbers
+        elif pa.types.is_string(kind):
+            categorical.append(name)
+        elif pa.types.is_null(kind):
+            raise DataError(f"column {name!r} is empty in every row; add it to data.drop_columns")
+        else:
+            raise DataError(
+                f"column {name!r} has type {kind}, which is neither numeric, categorical nor a timestamp; "
+                "add it to data.drop_columns"
+            )
+    if not (numeric or categorical or derived):
+        raise DataError("no feature columns are left; list them in data.numeric_features / data.categorical_features")
+    return numeric, categorical, derived
+
+
+def _as_float(column, name: str):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(column.type):
+        column = pc.if_else(pc.equal(pc.utf8_trim_whitespace(column), ""), None, column)
+    try:
+        return column.cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        detail = str(exc).split(":", 1)[-1].strip()
+        raise DataError(
+            f"column {name!r} is used as a numeric feature but holds values that are not numbers ({detail}); "
+            "clean the column, or list it in data.categorical_features"
+        ) from exc
+
+
+def _as_string(column):
+    import pyarrow as pa
+
+    return column.cast(pa.string())
+
+
+def _as_timestamp(column, name: str, key: str):
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(column.type):
+        return column
+    try:
+        return column.cast(pa.timestamp("s"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise DataError(
+            f"column {name!r} ({key}) must hold dates or timestamps such as 2026-01-31 or 2026-01-31T14:05:00; "
+            f"it has type {column.type}"
+        ) from exc
+
+
+def _time_part(column, part: str):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return getattr(pc, part)(column).cast(pa.float64())
+
+
+def _check_nulls(columns: dict[str, Any], max_rate: float) -> None:
+    for name, column in columns.items():
+        rate = column.null_count / max(len(column), 1)
+        if rate > max_rate:
+            raise DataError(
+                f"column {name!r} is empty in {rate:.1%} of rows, above validate.max_null_rate={max_rate}; "
+                "fill it, add it to data.drop_columns, or raise the threshold"
+            )
+
+
+def _duplicate_rate(table, data: DataParams) -> float:
+    if data.id_column is not None:
+        distinct = len(table.column(data.id_column).unique())
+    else:
+        distinct = table.group_by(table.column_names).aggregate([]).num_rows
+    return 1 - distinct / table.num_rows
+
+
+def _profile(validated, schema: Schema, raw_columns: int, duplicate_rate: float) -> dict:
+    import pyarrow.compute as pc
+
+    rows = validated.num_rows
+    positives = int(pc.sum(validated.column(schema.target)).as_py())
+    return {
+        "rows": rows,
+        "columns": raw_columns,
+        "positives": positives,
+        "positive_rate": round(positives / rows, 4),
+        "duplicate_rate": round(duplicate_rate, 4),
+        "class_labels": schema.class_labels,
+        "features": {"numeric": schema.numeric, "categorical": schema.categorical},
+        "null_rates": {name: round(validated.column(name).null_count / rows, 4) for name in schema.features},
+    }
+
+
+def main() -> int:
+    def stage() -> None:
+        import pyarrow.parquet as pq
+
+        params = load_params()
+        validated, schema, profile = validate(pq.read_table(INPUT), params.data, params.validate_)
+        write_parquet(OUTPUT, validated)
+        schema.save(SCHEMA_FILE)
+        write_json(PROFILE, profile)
+
+    return cli.run(stage, "validate")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
