@@ -7,6 +7,7 @@ export DVC_NO_ANALYTICS := 1
 export ITERATIVE_DO_NOT_TRACK := 1
 
 .PHONY: help setup setup-dev repro test test-fast lint report gate bench clean
+BASE ?=
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +40,15 @@ test-fast: setup-dev  ## the unit tests only
 lint: setup-dev  ## ruff, and the workflow checks
 	ruff check src tests
 	ruff format --check src tests
+
+report: setup  ## render the pull-request report comparing the workspace with BASE (default: merge-base with main)
+	python -m mlci.report $(if $(BASE),--base $(BASE))
+
+gate: setup  ## check the quality gate against BASE (default: merge-base with main); non-zero exit when it fails
+	python -m mlci.gate $(if $(BASE),--base $(BASE))
+
+bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="10000 100000 1000000 10000000" for more)
+	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS))
 
 clean:  ## remove the virtual environment and caches (DVC cache and outputs stay)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
