@@ -6,7 +6,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export ITERATIVE_DO_NOT_TRACK := 1
 
-.PHONY: help setup setup-dev repro test test-fast lint report gate bench clean
+.PHONY: help setup setup-dev repro test test-fast lint lint-workflows report gate bench clean
 BASE ?=
 
 help:  ## list the commands
@@ -37,9 +37,16 @@ test: setup-dev  ## run the whole test suite, end-to-end tests included
 test-fast: setup-dev  ## the unit tests only
 	python -m pytest -m "not slow"
 
-lint: setup-dev  ## ruff, and the workflow checks
-	ruff check src tests
-	ruff format --check src tests
+lint: setup-dev  ## ruff, and the workflow checks (zizmor, GitHub JSON schemas)
+	ruff check src tests benchmarks
+	ruff format --check src tests benchmarks
+	$(MAKE) --no-print-directory lint-workflows
+
+lint-workflows: setup-dev  ## zizmor and the GitHub workflow/action/dependabot schemas
+	zizmor --offline .github
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
+	check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 report: setup  ## render the pull-request report comparing the workspace with BASE (default: merge-base with main)
 	python -m mlci.report $(if $(BASE),--base $(BASE))
