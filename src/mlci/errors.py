@@ -19,3 +19,7 @@ class DataError(PipelineError):
 
 class ModelError(PipelineError):
     """A stored model is missing, unreadable or holds types we do not trust."""
+
+
+class RevisionError(PipelineError):
+    """A git revision to compare with is unknown or unreadable, or `git`/`dvc` failed to compare it."""

@@ -1,0 +1,340 @@
+"""The PR report as Markdown that GitHub shows without any image host: tables, Mermaid charts, one verdict line.
+
+Pure: takes the `ReportData` that `mlci.report` gathered from git and DVC, returns text, touches no file. `render`
+gives the full report; `fit` shortens it below GitHub's comment limit, trimming the least important sections first,
+and ends it with a pointer to the full report in the workflow artifact.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlci import charts
+from mlci.metrics import HIGHER_IS_BETTER
+
+if TYPE_CHECKING:
+    from mlci.gate import GateResult
+    from mlci.report import Change, LockStatus, ReportData
+
+MARKER = "<!-- mlci:pr-report -->"
+COMMENT_LIMIT = 65_536  # GitHub rejects longer comment bodies
+MAX_CHARS = COMMENT_LIMIT - 1_536  # room for what a poster adds (CML appends a watermark)
+FIX_COMMAND = "dvc repro && git add dvc.lock reports && git commit"
+FULL_REPORT = "full-report.md"
+SEGMENT_METRICS = ("roc_auc", "average_precision", "f1")
+TOP_FEATURES = 10
+KEEP = 100  # priority of the parts never shortened: heading, verdict, footer
+
+
+@dataclass
+class Section:
+    """A block of Markdown whose table `rows` can be trimmed from the end. A higher `priority` is kept longer."""
+
+    lines: list[str]
+    rows: list[str] = field(default_factory=list)
+    priority: int = KEEP
+    unit: str = "rows"
+    dropped: int = 0
+
+    def text(self) -> str:
+        note = [f"\n_{self.dropped} more {self.unit} in the full report._"] if self.dropped else []
+        return "\n".join([*self.lines, *self.rows, *note])
+
+    def shrink(self, excess: int) -> None:
+        """Drop rows until the text is `excess` characters shorter; if that is not enough, keep only the heading."""
+        target = len(self.text()) - excess
+        saved = -60  # what the note saying how many rows were left out costs
+        while self.rows and saved < excess:
+            saved += len(self.rows.pop()) + 1
+            self.dropped += 1
+        stub = [self.lines[0], "", "_Left out to fit the comment limit._"]
+        if len(self.text()) > target and len("\n".join(stub)) < len(self.text()):
+            self.lines, self.rows, self.dropped = stub, [], 0
+
+
+def render(data: ReportData) -> str:
+    """The full report."""
+    return _join(sections(data))
+
+
+def fit(data: ReportData, limit: int = MAX_CHARS) -> str:
+    """The report in at most `limit` characters: if longer, least important sections shortened first, plus a pointer."""
+    parts = sections(data)
+    if len(_join(parts)) <= limit:
+        return _join(parts)
+    where = f"[this workflow run]({data.run_url})" if data.run_url else "the workflow run"
+    pointer = (
+        f"\n**Shortened to fit GitHub's comment limit.** The full report is `{FULL_REPORT}` in the artifact of "
+        f"{where}; `make report` renders it locally.\n"
+    )
+    budget = limit - len(pointer)
+    for part in sorted((p for p in parts if p.priority < KEEP), key=lambda p: p.priority):
+        excess = len(_join(parts)) - budget
+        if excess <= 0:
+            break
+        part.shrink(excess)
+    text = _join(parts)
+    if len(text) > budget:  # only the parts never shortened are left, and they alone are too long
+        text = text[: max(text.rfind("\n", 0, budget), 0) or budget]
+    return text + pointer
+
+
+def _join(parts: list[Section]) -> str:
+    return "\n\n".join(part.text() for part in parts) + "\n"
+
+
+def sections(data: ReportData) -> list[Section]:
+    curves = charts.curves_markdown(data.base, data.head, data.base_sha[:7], data.head_sha[:7])
+    found = [
+        _header(data),
+        _metrics(data),
+        _lock(data.lock),
+        _params(data.params),
+        _profile(data),
+        _segments(data),
+        Section(curves, priority=30) if curves else None,
+        _confusion(data),
+        _features(data),
+        _footer(data),
+    ]
+    return [part for part in found if part is not None]
+
+
+def verdict(gate: GateResult) -> str:
+    """The one-line verdict: pass or fail, and why."""
+    if gate.passed:
+        return f"**Quality gate: passed.** {gate.summary().removeprefix('gate passed: ')}."
+    return f"**Quality gate: failed.** {'; '.join(gate.reasons)}."
+
+
+def _header(data: ReportData) -> Section:
+    head = f"`{data.head_sha[:7]}`" + (" (with uncommitted changes)" if data.head_dirty else "")
+    lines = [
+        MARKER,
+        "## Model report",
+        "",
+        verdict(data.gate),
+        "",
+        f"Head {head} compared with base `{data.base_sha[:7]}`.",
+    ]
+    if data.base is None:
+        lines += [
+            "",
+            f"**No baseline yet:** the base `{data.base_sha[:7]}` has no `reports/eval/metrics.json`, so only the "
+            "head's results are shown and no regression check ran.",
+        ]
+    return Section(lines)
+
+
+def judge(name: str, change: Change, noise: float) -> str:
+    """How a metric moved: new, removed, within noise, improved, regressed (changed, if its direction is unknown)."""
+    if change.new is None:
+        return "removed"
+    if change.old is None:
+        return "new"
+    delta = round(change.new - change.old, 9)
+    if abs(delta) <= noise:
+        return "within noise"
+    if name not in HIGHER_IS_BETTER:
+        return "changed"
+    return "improved" if (delta > 0) == HIGHER_IS_BETTER[name] else "regressed"
+
+
+def _metrics(data: ReportData) -> Section:
+    names = [m for m in HIGHER_IS_BETTER if m in data.metrics] + sorted(set(data.metrics) - set(HIGHER_IS_BETTER))
+    limits = _gate_limits(data.gate)
+    rows = []
+    for name in names:
+        change = data.metrics[name]
+        arrow = {True: " ↑", False: " ↓"}.get(HIGHER_IS_BETTER.get(name), "")
+        status = judge(name, change, data.noise_tolerance)
+        status = f"**{status}**" if status == "regressed" else status
+        cells = [f"{name}{arrow}", _num(change.old), _num(change.new), _delta(change.old, change.new), status]
+        rows.append(row([*cells, limits.get(name, "")]))
+    intro = (
+        f"↑ higher is better, ↓ lower is better. Changes within ±{data.noise_tolerance:g} (`gate.noise_tolerance`) "
+        "are noise."
+    )
+    lines = ["### Metrics", "", intro, "", *_table(["metric", "base", "head", "change", "", "gate"], "lrrrll")]
+    return Section(lines, rows, priority=90, unit="metrics")
+
+
+def _gate_limits(gate: GateResult) -> dict[str, str]:
+    found: dict[str, list[str]] = {}
+    for check in gate.checks:
+        higher = HIGHER_IS_BETTER[check.metric]
+        text = f"{'≥' if higher else '≤'} {check.limit:g}" if check.kind == "floor" else f"worse by ≤ {check.limit:g}"
+        found.setdefault(check.metric, []).append(text if check.passed else f"**{text}: failed**")
+    return {name: "; ".join(texts) for name, texts in found.items()}
+
+
+def _lock(lock: LockStatus) -> Section:
+    title = ["### Reproducibility", ""]
+    if lock.matches:
+        return Section([*title, "The committed `dvc.lock` matches the reproduced pipeline."], priority=95)
+    problems = []
+    if not lock.committed:
+        problems.append("`dvc.lock` is not committed")
+    if lock.stale:
+        problems.append(f"the committed `dvc.lock` differs from the reproduced one in {_stages(lock.stale)}")
+    if lock.unreproduced:
+        problems.append(f"`dvc status` reports changes not reproduced yet in {_stages(lock.unreproduced)}")
+    text = "; ".join(problems)
+    fix = [f"**Stale:** {text[0].upper()}{text[1:]}. Fix it with:", "", "```sh", FIX_COMMAND, "```"]
+    return Section([*title, *fix], priority=95)
+
+
+def _params(params: dict[str, Change]) -> Section:
+    if not params:
+        return Section(["### Params", "", "No param changed."], priority=70)
+    rows = [row([f"`{escape(key)}`", _value(c.old), _value(c.new)]) for key, c in sorted(params.items())]
+    return Section(["### Params changed", "", *_table(["param", "base", "head"], "lll")], rows, 70, "params")
+
+
+def _profile(data: ReportData) -> Section | None:
+    old = (data.base.profile if data.base else None) or {}
+    new = data.head.profile or {}
+    if not (old or new):
+        return None
+    rows = []
+    for key in ("rows", "positives", "columns", "positive_rate", "duplicate_rate"):
+        if key in old or key in new:
+            a, b = old.get(key), new.get(key)
+            label = key.replace("_", " ")
+            rows.append(
+                row(
+                    [label, _pct(a), _pct(b), _pp(a, b)]
+                    if key.endswith("rate")
+                    else [label, _num(a), _num(b), _delta(a, b)]
+                )
+            )
+    rows.append(row(["highest null rate", _worst_nulls(old), _worst_nulls(new), ""]))
+    return Section(["### Data", "", *_table(["", "base", "head", "change"], "lrrr")], rows, priority=60)
+
+
+def _worst_nulls(profile: dict) -> str:
+    rates = profile.get("null_rates") or {}
+    if not rates:
+        return "–"
+    column = max(sorted(rates), key=lambda name: rates[name])
+    return f"{rates[column]:.2%} (`{escape(column)}`)"
+
+
+def _segments(data: ReportData) -> Section | None:
+    if not data.segments:
+        return None
+    shown = [m for m in SEGMENT_METRICS if any(m in values for values in data.segments.values())]
+
+    def size(segment: str) -> int:
+        change = data.segments[segment].get("rows")
+        return (change.new or 0) if change else 0
+
+    rows = []
+    for segment in sorted(data.segments, key=lambda s: (-size(s), s)):
+        values = data.segments[segment]
+        cells = [escape(segment)] + [
+            _cell(values.get(name), name, data.noise_tolerance, data.base is not None)
+            for name in ("rows", "positive_rate", *shown)
+        ]
+        rows.append(row(cells))
+    intro = "Head value (change vs base). **Bold**: worse than the base by more than the noise tolerance."
+    header = _table(["segment", "rows", "positive rate", *shown], "l" + "r" * (2 + len(shown)))
+    return Section(["### Segments", "", intro, "", *header], rows, priority=50, unit="segments")
+
+
+def _cell(change: Change | None, name: str, noise: float, has_base: bool) -> str:
+    if change is None or change.new is None:
+        return "–" if change is None or change.old is None else "removed"
+    rate = name.endswith("rate")
+    value = _pct(change.new) if rate else _num(change.new)
+    if change.old is None:
+        return f"{value} (new)" if has_base else value
+    text = f"{value} ({_pp(change.old, change.new) if rate else _delta(change.old, change.new)})"
+    return f"**{text}**" if judge(name, change, noise) == "regressed" else text
+
+
+def _confusion(data: ReportData) -> Section | None:
+    new = {(c["actual"], c["predicted"]): c["count"] for c in data.head.confusion}
+    if not new:
+        return None
+    old = {(c["actual"], c["predicted"]): c["count"] for c in (data.base.confusion if data.base else [])}
+    labels = list(dict.fromkeys(label for pair in new for label in pair))
+    rows = []
+    for actual in labels:
+        counts = [(old.get((actual, p)), new.get((actual, p), 0)) for p in labels]
+        cells = [f"{a:,} → {b:,}" if a is not None else f"{b:,}" for a, b in counts]
+        rows.append(row([f"actual {escape(actual)}", *cells]))
+    caption = "Counts at `evaluate.threshold`" + (", base → head." if old else ".")
+    header = _table(["", *(f"predicted {escape(p)}" for p in labels)], "l" + "r" * len(labels))
+    return Section(["### Confusion matrix", "", caption, "", *header], rows, priority=40)
+
+
+def _features(data: ReportData) -> Section | None:
+    if not data.head.importance:
+        return None
+    old = {f["feature"]: f["importance"] for f in (data.base.importance if data.base else [])}
+    top = data.head.importance[:TOP_FEATURES]
+    rows = [row([f"`{escape(f['feature'])}`", _num(old.get(f["feature"])), _num(f["importance"])]) for f in top]
+    lines = ["### Top features", "", "Permutation importance (drop in ROC AUC).", ""]
+    return Section([*lines, *_table(["feature", "base", "head"], "lrr")], rows, priority=20, unit="features")
+
+
+def _footer(data: ReportData) -> Section:
+    parts = [f"base `{data.base_sha[:12]}`", f"head `{data.head_sha[:12]}`"]
+    if data.duration is not None:
+        minutes, seconds = divmod(round(data.duration), 60)
+        parts.append(f"pipeline run {minutes}m {seconds:02d}s" if minutes else f"pipeline run {seconds}s")
+    if data.run_url:
+        parts.append(f"[workflow run]({data.run_url})")
+    parts.append("PNG plots and the full report are in the run's artifact; `make report` renders this locally")
+    return Section(["---", " · ".join(parts)])
+
+
+def _stages(names: list[str]) -> str:
+    return ("stages " if len(names) > 1 else "stage ") + ", ".join(f"`{n}`" for n in names)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "–"
+    if not _number(value):
+        return escape(str(value))
+    return f"{value:,}" if isinstance(value, int) else f"{value:.4f}"
+
+
+def _delta(old: Any, new: Any) -> str:
+    if not (_number(old) and _number(new)):
+        return ""
+    return f"{new - old:+,}" if isinstance(old, int) and isinstance(new, int) else f"{round(new - old, 9):+.4f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2%}"
+
+
+def _pp(old: float | None, new: float | None) -> str:
+    return "" if old is None or new is None else f"{(new - old) * 100:+.2f} pp"
+
+
+def _value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return f"`{escape(text)}`" if text else '`""`'
+
+
+def escape(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(header: list[str], align: str) -> list[str]:
+    return [row(header), "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]

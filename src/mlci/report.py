@@ -1,0 +1,312 @@
+"""The pull-request report: this workspace's model compared with the base revision's.
+
+Reads DVC's machine output (`dvc metrics diff <base> --json --all`, `dvc params diff <base> --json`, `dvc status
+--json`), the git-tracked plot data and data profile in the workspace and at the base (`git show <base>:<path>`), the
+committed `dvc.lock` and the `gate` params. Writes into `--out` (default `report/`):
+- `report.md`: the comment body, first line `MARKER`, under GitHub's 65,536-character limit;
+- `full-report.md`: the same, never shortened;
+- `gate.json`: the quality-gate verdict and its checks;
+- `roc.png`, `precision_recall.png`, `calibration.png`, `feature_importance.png`: base vs head.
+
+`python -m mlci.report [--base REV]` compares with REV, by default the merge-base of HEAD and `main` (or `origin/main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from mlci import cli
+from mlci.errors import DataError, RevisionError
+from mlci.gate import METRICS, GateResult, check, read_metrics, to_json
+from mlci.params import load_params
+from mlci.render import FULL_REPORT, MARKER, fit, render
+
+__all__ = ["MARKER", "Change", "LockStatus", "Outputs", "ReportData", "gather", "read_json_at", "resolve_base", "write"]
+
+SEGMENTS = Path("reports/eval/segments.json")
+PLOTS = Path("reports/eval/plots")
+PROFILE = Path("reports/data_profile.json")
+LOCK = Path("dvc.lock")
+OUT = Path("report")
+BASE_BRANCHES = ("main", "origin/main")
+
+
+@dataclass(frozen=True)
+class Change:
+    """A value at the base (`old`) and in the workspace (`new`); None where it does not exist."""
+
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    """Whether the committed `dvc.lock` describes what the workspace holds.
+
+    `stale`: stages whose entry in the workspace's `dvc.lock` (written by the last `dvc repro`) differs from HEAD's;
+    `unreproduced`: what `dvc status` reports as changed since that `dvc repro`.
+    """
+
+    committed: bool = True
+    stale: list[str] = field(default_factory=list)
+    unreproduced: list[str] = field(default_factory=list)
+
+    @property
+    def matches(self) -> bool:
+        return self.committed and not self.stale and not self.unreproduced
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """One revision's plot data and data profile, as `evaluate` and `validate` wrote them (empty when absent)."""
+
+    roc: list[dict] = field(default_factory=list)
+    precision_recall: list[dict] = field(default_factory=list)
+    calibration: list[dict] = field(default_factory=list)
+    confusion: list[dict] = field(default_factory=list)
+    importance: list[dict] = field(default_factory=list)
+    profile: dict | None = None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows. `base` is None when the base revision has no metrics yet (a first PR)."""
+
+    metrics: dict[str, Change]
+    segments: dict[str, dict[str, Change]]
+    params: dict[str, Change]
+    head: Outputs
+    base: Outputs | None
+    gate: GateResult
+    lock: LockStatus
+    noise_tolerance: float
+    base_sha: str
+    head_sha: str
+    head_dirty: bool = False
+    duration: float | None = None
+    run_url: str | None = None
+
+
+def gather(base: str | None = None, duration: float | None = None, run_url: str | None = None) -> ReportData:
+    """Collect everything the report shows, comparing the workspace with `base` (None: the default base)."""
+    params = load_params()
+    read_metrics()  # fails with "run `dvc repro` first" before asking DVC anything
+    base_sha = resolve_base(base)
+    head_sha, dirty = head()
+    metrics, segments = split_metrics_diff(dvc_json("metrics", "diff", base_sha, "--all"))
+    has_base = read_at(base_sha, METRICS) is not None
+    head_metrics = {name: c.new for name, c in metrics.items() if c.new is not None}
+    base_metrics = {name: c.old for name, c in metrics.items() if c.old is not None} if has_base else None
+    return ReportData(
+        metrics=metrics,
+        segments=segments,
+        params=changed_params(dvc_json("params", "diff", base_sha)),
+        head=read_outputs(_read_workspace),
+        base=read_outputs(partial(read_json_at, base_sha)) if has_base else None,
+        gate=check(head_metrics, base_metrics, params.gate),
+        lock=lock_status(),
+        noise_tolerance=params.gate.noise_tolerance,
+        base_sha=base_sha,
+        head_sha=head_sha,
+        head_dirty=dirty,
+        duration=duration,
+        run_url=run_url,
+    )
+
+
+def split_metrics_diff(diff: dict) -> tuple[dict[str, Change], dict[str, dict[str, Change]]]:
+    """`dvc metrics diff --json` output as {metric: Change} and {segment: {metric: Change}}."""
+    metrics = {name: Change(v.get("old"), v.get("new")) for name, v in diff.get(str(METRICS), {}).items()}
+    segments: dict[str, dict[str, Change]] = {}
+    for key, v in diff.get(str(SEGMENTS), {}).items():
+        segment, _, metric = key.rpartition(".")  # DVC flattens {segment: {metric: x}}; metric names have no dot
+        segments.setdefault(segment, {})[metric] = Change(v.get("old"), v.get("new"))
+    return metrics, segments
+
+
+def changed_params(diff: dict) -> dict[str, Change]:
+    """`dvc params diff --json` output as {key: Change}; keys outside params.yaml are prefixed with their file."""
+    return {
+        (key if file == "params.yaml" else f"{file}:{key}"): Change(v.get("old"), v.get("new"))
+        for file, values in diff.items()
+        for key, v in values.items()
+    }
+
+
+def read_outputs(read: Callable[[Path], Any]) -> Outputs:
+    """One revision's plot data and profile; `read(path)` returns parsed JSON or None when the file is absent."""
+
+    def records(name: str, key: str) -> list[dict]:
+        content = read(PLOTS / name)
+        return content.get(key, []) if isinstance(content, dict) else []
+
+    confusion = read(PLOTS / "sklearn/confusion_matrix.json")
+    return Outputs(
+        roc=records("sklearn/roc.json", "roc"),
+        precision_recall=records("sklearn/precision_recall.json", "precision_recall"),
+        calibration=records("sklearn/calibration.json", "calibration"),
+        confusion=confusion if isinstance(confusion, list) else [],
+        importance=records("feature_importance.json", "feature_importance"),
+        profile=read(PROFILE),
+    )
+
+
+def _read_workspace(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} is not valid JSON ({exc.msg}); run `dvc repro` to write it again") from None
+
+
+def lock_status(lock: Path = LOCK) -> LockStatus:
+    """Compare the workspace's `dvc.lock` with HEAD's, stage by stage; ask `dvc status` what is not reproduced."""
+    current = lock.read_text(encoding="utf-8") if lock.is_file() else None
+    committed = read_at("HEAD", lock)
+    return LockStatus(
+        committed=committed is not None,
+        stale=stale_stages(committed, current),
+        unreproduced=sorted(dvc_json("status")),
+    )
+
+
+def stale_stages(committed: str | None, current: str | None) -> list[str]:
+    """The stages whose entries differ between two `dvc.lock` texts (None: the file is absent)."""
+    import yaml
+
+    old = (yaml.safe_load(committed or "") or {}).get("stages", {})
+    new = (yaml.safe_load(current or "") or {}).get("stages", {})
+    return sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise RevisionError(f"`{command[0]}` not found on PATH; run `make setup` and use the .venv's tools") from None
+
+
+def _git(*args: str) -> str:
+    done = _run(["git", *args])
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise RevisionError(f"`git {' '.join(args)}` failed: {lines[-1] if lines else f'exit {done.returncode}'}")
+    return done.stdout
+
+
+def _commit(rev: str) -> str | None:
+    done = _run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"])
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def resolve_base(base: str | None) -> str:
+    """The full SHA of `base`; by default the merge-base of HEAD with `main`, else with `origin/main`."""
+    _git("rev-parse", "--git-dir")  # outside a repository: git's own "not a git repository"
+    if base:
+        sha = _commit(base)
+        if sha is None:
+            raise RevisionError(
+                f"unknown revision {base!r}; pass a branch, tag or commit that exists here "
+                "(in CI, check out with fetch-depth: 0 so the base commit is present)"
+            )
+        return sha
+    for branch in BASE_BRANCHES:
+        if _commit(branch):
+            return _git("merge-base", "HEAD", branch).strip()
+    raise RevisionError("no base revision: neither `main` nor `origin/main` exists here; pass --base REV (e.g. HEAD~1)")
+
+
+def head() -> tuple[str, bool]:
+    """HEAD's full SHA, and whether tracked files differ from it (the report then describes the workspace)."""
+    return _git("rev-parse", "HEAD").strip(), bool(_git("status", "--porcelain", "--untracked-files=no").strip())
+
+
+def read_at(rev: str, path: Path | str) -> str | None:
+    """The text of `path` at `rev`, or None when the file does not exist there."""
+    if _run(["git", "cat-file", "-e", f"{rev}:{path}"]).returncode != 0:
+        return None
+    return _git("show", f"{rev}:{path}")
+
+
+def read_json_at(rev: str, path: Path | str) -> Any:
+    text = read_at(rev, path)
+    try:
+        return None if text is None else json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RevisionError(f"{path} at {rev[:12]} is not valid JSON ({exc.msg}); it cannot be compared") from None
+
+
+def dvc_json(*args: str) -> Any:
+    """Run `dvc <args> --json` and return its parsed output."""
+    command = ["dvc", *args, "--json"]
+    done = _run(command)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.startswith("ERROR")] or done.stderr.splitlines()
+        reason = lines[-1].removeprefix("ERROR: ").strip() if lines else f"exit {done.returncode}"
+        raise RevisionError(f"`{' '.join(command)}` failed: {reason}")
+    try:
+        return json.loads(done.stdout or "{}")
+    except json.JSONDecodeError:
+        raise RevisionError(f"`{' '.join(command)}` printed no JSON: {done.stdout[:200]!r}") from None
+
+
+def write(data: ReportData, out: Path = OUT, pngs: bool = True) -> Path:
+    """Write the report files into `out`; return the path of `report.md`."""
+    from mlci.io import write_bytes, write_json
+
+    write_bytes(out / FULL_REPORT, render(data).encode())
+    write_bytes(out / "report.md", fit(data).encode())
+    verdict = to_json(data.gate) | {"base": data.base_sha, "head": data.head_sha, "lock_matches": data.lock.matches}
+    write_json(out / "gate.json", verdict)
+    if pngs:
+        from mlci.charts import write_pngs
+
+        write_pngs(out, data.head, data.base)
+    return out / "report.md"
+
+
+def _run_url() -> str | None:
+    """This GitHub Actions run's page, from the variables every job has (not from event data)."""
+    parts = [os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    return "{}/{}/actions/runs/{}".format(*parts) if all(parts) else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlci.report", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--base", metavar="REV", help="revision to compare with (default: merge-base of HEAD and main or origin/main)"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", type=Path, default=OUT, help="folder for the report files (default: report/)"
+    )
+    parser.add_argument(
+        "--duration",
+        metavar="SECONDS",
+        type=float,
+        default=os.environ.get("MLCI_RUN_SECONDS"),
+        help="pipeline run time in seconds, shown in the report (default: $MLCI_RUN_SECONDS)",
+    )
+    parser.add_argument(
+        "--run-url", metavar="URL", default=_run_url(), help="link to the CI run (default: from GITHUB_* variables)"
+    )
+    parser.add_argument("--no-png", action="store_true", help="skip the PNG plots")
+    args = parser.parse_args(argv)
+
+    def run() -> None:
+        data = gather(args.base, duration=args.duration, run_url=args.run_url)
+        print(write(data, args.out, pngs=not args.no_png))
+
+    return cli.run(run, "report")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

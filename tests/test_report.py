@@ -1,0 +1,388 @@
+"""The PR report, built from two real pipeline runs (tests/fixtures/report) and, end to end, from a real repository.
+
+Fixture pair: doubling the demo data moves ROC AUC by -0.0137 (beyond the 0.01 the gate allows), average precision
+by -0.0009 (noise), F1 from 0 to 0.2436; `dvc/*.json` is DVC's own output comparing the two runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlci import report
+from mlci.gate import check
+from mlci.params import GateParams
+from mlci.render import COMMENT_LIMIT, FIX_COMMAND, MARKER, fit, render
+from mlci.report import Change, LockStatus, ReportData, changed_params, read_outputs, split_metrics_diff
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures" / "report"
+METRICS_DIFF = json.loads((FIXTURES / "dvc/metrics_diff.json").read_text())
+PARAMS_DIFF = json.loads((FIXTURES / "dvc/params_diff.json").read_text())
+GATE = GateParams(
+    floors={"roc_auc": 0.8, "average_precision": 0.3},
+    max_regression={"roc_auc": 0.01, "average_precision": 0.02},
+    noise_tolerance=0.002,
+)
+BASE_SHA = "11ca687b2c09527b881eb8b04db9415a7a014137"  # the commit of the base run when the fixtures were made
+HEAD_SHA = "5e0f3d2c8a4b19e7f6a0c3d2b1e4f5a6978c0d1e"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def _read_fixture(side: str, path: Path):
+    file = FIXTURES / side / path
+    return json.loads(file.read_text()) if file.is_file() else None
+
+
+def fixture_data(metrics_diff: dict = METRICS_DIFF, *, baseline: bool = True, **overrides) -> ReportData:
+    """The report's inputs as `report.gather` builds them, from the fixture files instead of git and DVC."""
+    metrics, segments = split_metrics_diff(metrics_diff)
+    head_metrics = {name: c.new for name, c in metrics.items() if c.new is not None}
+    base_metrics = {name: c.old for name, c in metrics.items() if c.old is not None} if baseline else None
+    data = ReportData(
+        metrics=metrics,
+        segments=segments,
+        params=changed_params(PARAMS_DIFF) if baseline else {},
+        head=read_outputs(partial(_read_fixture, "head")),
+        base=read_outputs(partial(_read_fixture, "base")) if baseline else None,
+        gate=check(head_metrics, base_metrics, GATE),
+        lock=LockStatus(),
+        noise_tolerance=GATE.noise_tolerance,
+        base_sha=BASE_SHA,
+        head_sha=HEAD_SHA,
+        duration=754.0,
+        run_url="https://github.com/acme/fraud/actions/runs/42",
+    )
+    return replace(data, **overrides)
+
+
+def reversed_diff(diff: dict) -> dict:
+    """The comparison the other way round: the head run as base and the base run as head."""
+    return {
+        file: {key: {"old": v["new"], "new": v["old"]} for key, v in values.items()} for file, values in diff.items()
+    }
+
+
+def table_row(markdown: str, first_cell: str) -> list[str]:
+    """The cells of the table row whose first cell is `first_cell`."""
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no table row starting with {first_cell!r}")
+
+
+def mermaid_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```mermaid\n(.*?)```", markdown, flags=re.S)
+
+
+def test_split_metrics_diff__reads_dvc_output():
+    metrics, segments = split_metrics_diff(METRICS_DIFF)
+
+    assert metrics["roc_auc"] == Change(0.8875, 0.8738)
+    assert set(metrics) == {"roc_auc", "average_precision", "precision", "recall", "f1", "log_loss", "brier"}
+    assert set(segments) == {"in_store", "online", "mobile"}
+    assert segments["in_store"]["rows"] == Change(1072, 2156)
+
+
+def test_changed_params__reads_dvc_output():
+    assert changed_params(PARAMS_DIFF) == {"demo.n_rows": Change(10000, 20000)}
+    assert changed_params({"extra.yaml": {"a.b": {"old": 1, "new": 2}}}) == {"extra.yaml:a.b": Change(1, 2)}
+
+
+def test_render__two_runs():
+    text = render(fixture_data())
+
+    assert text.splitlines()[0] == MARKER
+    assert text.splitlines()[3] == (
+        "**Quality gate: failed.** roc_auc fell by 0.0137 vs base (0.8875 -> 0.8738); gate.max_regression allows 0.01."
+    )
+    assert table_row(text, "roc_auc ↑") == [
+        "roc_auc ↑", "0.8875", "0.8738", "-0.0137", "**regressed**", "≥ 0.8; **worse by ≤ 0.01: failed**",
+    ]  # fmt: skip
+    assert table_row(text, "average_precision ↑")[3:5] == ["-0.0009", "within noise"]
+    assert table_row(text, "f1 ↑")[1:5] == ["0.0000", "0.2436", "+0.2436", "improved"]
+    assert table_row(text, "log_loss ↓")[3:5] == ["+0.0142", "**regressed**"], "a higher loss is worse"
+    assert table_row(text, "`demo.n_rows`") == ["`demo.n_rows`", "`10000`", "`20000`"]
+    assert table_row(text, "rows") == ["rows", "10,000", "20,000", "+10,000"]
+    assert table_row(text, "positive rate") == ["positive rate", "2.80%", "2.86%", "+0.06 pp"]
+    assert table_row(text, "in_store")[:4] == ["in_store", "2,156 (+1,084)", "1.86% (+0.65 pp)", "**0.8660 (-0.0922)**"]
+    assert table_row(text, "online")[3] == "0.8730 (+0.0826)"
+    assert table_row(text, "actual False")[1:] == ["1,948 → 3,863", "0 → 13"]
+    assert table_row(text, "`amount`") == ["`amount`", "0.2431", "0.1850"]
+    assert "The committed `dvc.lock` matches the reproduced pipeline." in text
+    assert f"base `{BASE_SHA[:12]}` · head `{HEAD_SHA[:12]}` · pipeline run 12m 34s" in text
+    assert "[workflow run](https://github.com/acme/fraud/actions/runs/42)" in text
+
+
+def test_render__improvement():
+    text = render(fixture_data(reversed_diff(METRICS_DIFF)))
+
+    assert "**Quality gate: passed.** floors met (roc_auc, average_precision)" in text
+    assert table_row(text, "roc_auc ↑")[1:5] == ["0.8738", "0.8875", "+0.0137", "improved"]
+    assert table_row(text, "log_loss ↓")[3:5] == ["-0.0142", "improved"], "a lower loss is better"
+    assert table_row(text, "average_precision ↑")[4] == "within noise"
+
+
+def test_render__new_metric():
+    diff = json.loads(json.dumps(METRICS_DIFF))
+    diff["reports/eval/metrics.json"]["mcc"] = {"old": None, "new": 0.2871}
+
+    text = render(fixture_data(diff))
+
+    assert table_row(text, "mcc") == ["mcc", "–", "0.2871", "", "new", ""]
+
+
+def test_render__no_baseline():
+    diff = {file: {k: {"old": None, "new": v["new"]} for k, v in vals.items()} for file, vals in METRICS_DIFF.items()}
+
+    text = render(fixture_data(diff, baseline=False))
+
+    assert "**No baseline yet:** the base `11ca687` has no `reports/eval/metrics.json`" in text
+    assert "**Quality gate: passed.** floors met (roc_auc, average_precision); no baseline yet" in text
+    assert table_row(text, "roc_auc ↑")[1:5] == ["–", "0.8738", "", "new"]
+    assert table_row(text, "in_store")[1] == "2,156", "no change to show without a base"
+    assert table_row(text, "actual False")[1:] == ["3,863", "13"]
+    assert "No param changed." in text
+    assert all(block.count("\n    line [") == 1 for block in mermaid_blocks(text)), "only the head's curve"
+
+
+def test_render__mermaid_charts_have_both_series_on_a_shared_grid():
+    data = fixture_data()
+
+    blocks = mermaid_blocks(render(data))
+
+    assert len(blocks) == 2
+    roc, pr = blocks
+    assert '"plotColorPalette": "#9ca3af, #2563eb"' in roc, "base grey, head blue, in that order"
+    assert roc.splitlines()[1:5] == [
+        "xychart-beta",
+        '    title "ROC curve"',
+        '    x-axis "False positive rate (%)" 0 --> 100',
+        '    y-axis "True positive rate" 0 --> 1',
+    ]
+    assert 'title "Precision-recall curve"' in pr
+    for block in blocks:
+        series = [json.loads(line.split("line ", 1)[1]) for line in block.splitlines() if line.startswith("    line ")]
+        assert [len(values) for values in series] == [21, 21]
+        assert all(0 <= v <= 1 for values in series for v in values)
+    # The stored ROC is sampled every 1 % of FPR, so the 21-point chart holds its values at 0, 5, ..., 100 % exactly.
+    head_tpr = [round(p["tpr"], 3) for p in data.head.roc if round(p["fpr"] * 100) % 5 == 0]
+    assert json.loads(roc.splitlines()[-1].split("line ", 1)[1]) == head_tpr
+
+
+def test_render__stale_lock_gives_the_fix():
+    stale = LockStatus(stale=["evaluate", "train"], unreproduced=["evaluate"])
+
+    text = render(fixture_data(lock=stale))
+
+    assert (
+        "**Stale:** The committed `dvc.lock` differs from the reproduced one in stages `evaluate`, `train`; "
+        "`dvc status` reports changes not reproduced yet in stage `evaluate`. Fix it with:"
+    ) in text
+    assert f"```sh\n{FIX_COMMAND}\n```" in text
+    assert "`dvc.lock` is not committed" in render(fixture_data(lock=LockStatus(committed=False)))
+
+
+def test_stale_stages__compares_real_lock_files():
+    base = (FIXTURES / "base/dvc.lock").read_text()
+    head = (FIXTURES / "head/dvc.lock").read_text()
+    every_stage = ["evaluate", "generate", "ingest", "split", "train", "validate"]
+
+    assert report.stale_stages(base, head) == every_stage, "demo.n_rows changes every stage's inputs"
+    assert report.stale_stages(head, head) == []
+    assert report.stale_stages(None, head) == every_stage
+
+
+def test_fit__short_report_is_unchanged():
+    data = fixture_data()
+
+    assert fit(data) == render(data)
+
+
+def test_fit__huge_report_is_shortened_least_important_first():
+    segments = {
+        f"merchant-{i:04d}": {
+            "rows": Change(900 + i, 1000 + i),
+            "positive_rate": Change(0.031, 0.029),
+            **{m: Change(0.81, 0.8) for m in ("roc_auc", "average_precision", "f1")},
+        }
+        for i in range(600)
+    }
+    params = {f"train.grid.option_{i:03d}": Change(i, i + 1) for i in range(300)}
+    data = fixture_data(segments=segments, params=params)
+    full = render(data)
+
+    comment = fit(data)
+
+    assert len(full) > COMMENT_LIMIT, "the test needs a report too long for one comment"
+    assert len(comment) < COMMENT_LIMIT
+    assert comment.startswith(MARKER + "\n")
+    assert comment.rstrip().endswith(
+        "The full report is `full-report.md` in the artifact of "
+        "[this workflow run](https://github.com/acme/fraud/actions/runs/42); `make report` renders it locally."
+    )
+    assert table_row(comment, "roc_auc ↑")[3] == "-0.0137", "the metrics table is kept whole"
+    assert all(f"`train.grid.option_{i:03d}`" in comment for i in range(300)), "params outrank segments"
+    kept = sum(f"| merchant-{i:04d} |" in comment for i in range(600))
+    assert 0 < kept < 600
+    assert f"_{600 - kept} more segments in the full report._" in comment
+    for title in ("### Curves", "### Top features", "### Confusion matrix"):  # less important than segments
+        assert f"{title}\n\n_Left out to fit the comment limit._" in comment
+    assert "base `11ca687b2c09` · head" in comment, "the footer stays"
+
+
+def test_fit__hard_limit_holds_even_for_a_huge_verdict():
+    reasons = [f"metric_{i} is missing from reports/eval/metrics.json" for i in range(3000)]
+    data = fixture_data()
+    data = replace(data, gate=replace(data.gate, passed=False, reasons=reasons))
+
+    comment = fit(data)
+
+    assert len(comment) < COMMENT_LIMIT
+    assert comment.startswith(MARKER)
+    assert "full-report.md" in comment
+
+
+def test_write__report_files(tmp_path):
+    data = fixture_data()
+
+    path = report.write(data, tmp_path / "out")
+
+    assert path == tmp_path / "out/report.md"
+    assert path.read_text() == render(data)
+    assert (tmp_path / "out/full-report.md").read_text() == render(data)
+    verdict = json.loads((tmp_path / "out/gate.json").read_text())
+    assert verdict["passed"] is False
+    assert verdict["base"] == BASE_SHA and verdict["lock_matches"] is True
+    for name in ("roc", "precision_recall", "calibration", "feature_importance"):
+        assert (tmp_path / f"out/{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), name
+
+
+# The command line.
+
+
+def git(root: Path, *args: str) -> str:
+    env = os.environ | GIT_ENV
+    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--base", "v9.9"], "error: report: unknown revision 'v9.9'; pass a branch, tag or commit that exists here"),
+        (["--base", "HEAD", "--no-png"], "error: report: reports/eval/metrics.json not found; run `dvc repro` first"),
+    ],
+)
+def test_main__user_errors_exit_2(tmp_dir, capsys, argv, message):
+    (tmp_dir / "params.yaml").write_text("gate:\n  noise_tolerance: 0.002\n")
+    git(tmp_dir, "init", "-q", "-b", "main")
+    git(tmp_dir, "add", "-A")
+    git(tmp_dir, "commit", "-q", "-m", "params")
+    if "v9.9" in argv:
+        shutil.copytree(FIXTURES / "head/reports", tmp_dir / "reports")
+
+    assert report.main(argv) == 2
+
+    assert capsys.readouterr().err.startswith(message)
+
+
+@pytest.mark.slow
+def test_end_to_end__two_commits(tmp_path):
+    """Run the real pipeline twice in a fresh repository and report the second run against the first."""
+    root = tmp_path / "project"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")} | GIT_ENV
+    env |= {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "DVC_NO_ANALYTICS": "1"}
+
+    def run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        assert not check or done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    def set_params(**sections: dict) -> None:
+        params = yaml.safe_load((root / "params.yaml").read_text())
+        for section, values in sections.items():
+            params[section] = _merge(params[section], values)
+        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    # Given: the project without results, committed; then its first run, committed.
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in files:
+        if not name.startswith(("tests/", "reports/")) and (ROOT / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, root / name)
+    set_params(demo={"n_rows": 3000}, evaluate={"importance_repeats": 1})
+    run("git", "init", "-q", "-b", "main")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "no results yet")
+    empty = run("git", "rev-parse", "HEAD").stdout.strip()
+    run("dvc", "repro", "--quiet")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "first run")
+    base = run("git", "rev-parse", "HEAD").stdout.strip()
+
+    # The first run has no baseline, and its lock was committed with it.
+    run("python", "-m", "mlci.report", "--base", empty, "--out", "first", "--no-png")
+    first = (root / "first/report.md").read_text()
+    assert "**No baseline yet:**" in first
+    assert "The committed `dvc.lock` matches the reproduced pipeline." in first
+
+    # When: a pull request changes the model but commits params.yaml alone, and CI reproduces it.
+    set_params(train={"model": "logistic_regression"})
+    run("git", "commit", "-q", "-am", "try logistic regression")
+    run("dvc", "repro", "--quiet")
+    done = run("python", "-m", "mlci.report", "--base", base, "--duration", "61", "--run-url", "https://ci/run/7")
+
+    # Then: deltas are the head's metrics minus the base's, the verdict agrees with the gate, and the lock is stale.
+    assert done.stdout.strip() == str(Path("report/report.md"))
+    text = (root / "report/report.md").read_text()
+    old = json.loads(run("git", "show", f"{base}:reports/eval/metrics.json").stdout)
+    new = json.loads((root / "reports/eval/metrics.json").read_text())
+    for name in ("roc_auc", "average_precision", "log_loss"):
+        arrow = " ↓" if name == "log_loss" else " ↑"
+        assert table_row(text, name + arrow)[1:4] == [
+            f"{old[name]:.4f}",
+            f"{new[name]:.4f}",
+            f"{new[name] - old[name]:+.4f}",
+        ]
+    assert table_row(text, "`train.model`") == ["`train.model`", "`hist_gradient_boosting`", "`logistic_regression`"]
+    assert "**Stale:** The committed `dvc.lock` differs from the reproduced one in stages `evaluate`, `train`." in text
+    assert FIX_COMMAND in text
+    assert [block.count("\n    line [") for block in mermaid_blocks(text)] == [2, 2]
+    assert "pipeline run 1m 01s · [workflow run](https://ci/run/7)" in text
+    verdict = json.loads((root / "report/gate.json").read_text())
+    gate = run("python", "-m", "mlci.gate", "--base", base, check=False)
+    assert gate.returncode == (0 if verdict["passed"] else 1), gate.stdout + gate.stderr
+    assert text.splitlines()[3].startswith(
+        "**Quality gate: passed.**" if verdict["passed"] else "**Quality gate: failed.**"
+    )
+    assert all((root / f"report/{name}.png").is_file() for name in ("roc", "precision_recall", "calibration"))
+
+    # And once the fix is committed, the lock matches.
+    run("git", "add", "dvc.lock", "reports")
+    run("git", "commit", "-q", "-m", "lock")
+    run("python", "-m", "mlci.report", "--base", base, "--no-png")
+    assert "The committed `dvc.lock` matches the reproduced pipeline." in (root / "report/report.md").read_text()
+
+
+def _merge(old: dict, new: dict) -> dict:
+    return {**old, **{k: _merge(old.get(k, {}), v) if isinstance(v, dict) else v for k, v in new.items()}}
