@@ -28,8 +28,18 @@ HOLIDAY_START = np.datetime64("2026-11-25T00:00:00", "s")
 SPAN_SECONDS = 60 * 24 * 3600  # each batch covers 60 days
 
 CATEGORIES = np.array(
-    ["grocery", "restaurants", "fuel", "apparel", "pharmacy", "travel", "online_services", "electronics", "jewelry",
-     "gaming"]
+    [
+        "grocery",
+        "restaurants",
+        "fuel",
+        "apparel",
+        "pharmacy",
+        "travel",
+        "online_services",
+        "electronics",
+        "jewelry",
+        "gaming",
+    ]
 )
 CHANNELS = np.array(["in_store", "online", "mobile"])
 
@@ -150,7 +160,9 @@ def _chunk(rng: np.random.Generator, first_id: int, n: int, season: Season) -> p
         distance,
         fraud,
     ]
-    arrays = [pa.array(values, type=field.type, from_pandas=True) for values, field in zip(columns, SCHEMA)]
+    arrays = [
+        pa.array(values, type=field.type, from_pandas=True) for values, field in zip(columns, SCHEMA, strict=True)
+    ]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 

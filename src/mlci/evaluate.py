@@ -53,12 +53,16 @@ def importance(model, X, y, params: EvaluateParams) -> list[dict]:
     if len(np.unique(y[rows])) < 2:
         return []
     result = permutation_importance(
-        model, X.iloc[rows], y[rows], scoring="roc_auc", n_repeats=params.importance_repeats,
+        model,
+        X.iloc[rows],
+        y[rows],
+        scoring="roc_auc",
+        n_repeats=params.importance_repeats,
         random_state=params.seed,
     )
     found = [
         {"feature": name, "importance": round(float(mean), DIGITS), "std": round(float(std), DIGITS)}
-        for name, mean, std in zip(X.columns, result.importances_mean, result.importances_std)
+        for name, mean, std in zip(X.columns, result.importances_mean, result.importances_std, strict=True)
     ]
     return sorted(found, key=lambda item: (-item["importance"], item["feature"]))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlci.errors import DataError
+from mlci.io import require
 from mlci.schema import Schema
 
 
@@ -12,9 +12,7 @@ def read_split(path: Path | str, schema: Schema, extra: tuple[str, ...] = ()):
     """Return (X, y, extras) for a split: X a DataFrame of the schema's features in schema order."""
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{str(path)!r} not found; run `dvc repro` so the earlier stages produce it")
+    path = require(path)
     columns = [*schema.features, schema.target, *[c for c in extra if c and c not in schema.features]]
     frame = pq.read_table(path, columns=columns).to_pandas()
     return frame[schema.features], frame[schema.target].to_numpy(), frame

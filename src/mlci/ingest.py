@@ -28,16 +28,25 @@ def read_source(source: str):
             "(or the demo default data/demo/transactions.parquet)"
         )
     if not path.is_file():
-        raise DataError(f"data file {source!r} not found; check data.source in params.yaml (paths are relative to the project root)")
+        raise DataError(
+            f"data file {source!r} not found; check data.source in params.yaml (paths are relative to the project root)"
+        )
     if path.stat().st_size == 0:
         raise DataError(f"data file {source!r} is empty; point data.source at a file with a header and rows")
     try:
         table = _read_csv(path) if kind == "csv" else _read_parquet(path)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"cannot read {source!r} as {kind.upper()} ({reason}); check the file is a valid {kind.upper()} file") from exc
+        raise DataError(
+            f"cannot read {source!r} as {kind.upper()} ({reason}); check the file is a valid {kind.upper()} file"
+        ) from exc
     if table.num_rows == 0:
-        raise DataError(f"data file {source!r} has a header but no rows; add data or point data.source elsewhere")
+        raise DataError(f"data file {source!r} has columns but no rows; add data or point data.source elsewhere")
+    binary = [field.name for field in table.schema if kind == "csv" and pa.types.is_binary(field.type)]
+    if binary:
+        raise DataError(
+            f"cannot read {source!r} as CSV: column {binary[0]!r} is not UTF-8 text; save the file as UTF-8"
+        )
     return _plain_types(table)
 
 

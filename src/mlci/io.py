@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mlci.errors import DataError
+
 
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
@@ -21,12 +23,20 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    # mkstemp creates the file private (0600); give it the mode a plain open() would, so outputs stay readable.
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(path: Path | str, data: bytes) -> None:
@@ -41,6 +51,14 @@ def write_json(path: Path | str, obj: Any) -> None:
 
 def read_json(path: Path | str) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def require(path: Path | str) -> Path:
+    """Return `path` if it is a file; else raise `DataError`: an earlier stage has not produced it yet."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{str(path)!r} not found; run `dvc repro` so the earlier stages produce it")
+    return path
 
 
 def write_with(path: Path | str, writer: Callable[[Path], None]) -> None:

@@ -10,13 +10,27 @@ from __future__ import annotations
 import numpy as np
 
 DIGITS = 4
-HIGHER_IS_BETTER = {"roc_auc": True, "average_precision": True, "precision": True, "recall": True, "f1": True,
-                    "log_loss": False, "brier": False}
+HIGHER_IS_BETTER = {
+    "roc_auc": True,
+    "average_precision": True,
+    "precision": True,
+    "recall": True,
+    "f1": True,
+    "log_loss": False,
+    "brier": False,
+}
 
 
 def scores(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
-    from sklearn.metrics import (average_precision_score, brier_score_loss, f1_score, log_loss, precision_score,
-                                 recall_score, roc_auc_score)
+    from sklearn.metrics import (
+        average_precision_score,
+        brier_score_loss,
+        f1_score,
+        log_loss,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
 
     predicted = p >= threshold
     values = {
@@ -38,7 +52,7 @@ def roc_points(y: np.ndarray, p: np.ndarray, n: int) -> list[dict[str, float]]:
     fpr, tpr, _ = roc_curve(y, p)
     grid = np.linspace(0.0, 1.0, n)
     tpr_at = tpr[np.searchsorted(fpr, grid, side="right") - 1]
-    return [{"fpr": _r(f), "tpr": _r(t)} for f, t in zip(grid, tpr_at)]
+    return [{"fpr": _r(f), "tpr": _r(t)} for f, t in zip(grid, tpr_at, strict=True)]
 
 
 def pr_points(y: np.ndarray, p: np.ndarray, n: int) -> list[dict[str, float]]:
@@ -51,7 +65,7 @@ def pr_points(y: np.ndarray, p: np.ndarray, n: int) -> list[dict[str, float]]:
     best_from_here = np.maximum.accumulate(precision[::-1])[::-1]
     grid = np.linspace(0.0, 1.0, n)
     index = np.minimum(np.searchsorted(recall, grid, side="left"), len(recall) - 1)
-    return [{"recall": _r(r), "precision": _r(q)} for r, q in zip(grid, best_from_here[index])]
+    return [{"recall": _r(r), "precision": _r(q)} for r, q in zip(grid, best_from_here[index], strict=True)]
 
 
 def calibration_points(y: np.ndarray, p: np.ndarray, bins: int) -> list[dict[str, float]]:
@@ -64,7 +78,7 @@ def calibration_points(y: np.ndarray, p: np.ndarray, bins: int) -> list[dict[str
     keep = count > 0
     return [
         {"prob_pred": _r(mp / c), "prob_true": _r(my / c), "count": int(c)}
-        for mp, my, c in zip(mean_p[keep], mean_y[keep], count[keep])
+        for mp, my, c in zip(mean_p[keep], mean_y[keep], count[keep], strict=True)
     ]
 
 
@@ -82,7 +96,7 @@ def confusion_counts(y: np.ndarray, p: np.ndarray, threshold: float, labels: dic
 def segment_scores(y, p, segments, threshold: float, min_rows: int, max_segments: int) -> dict[str, dict]:
     """Scores for each of the `max_segments` largest segments with at least `min_rows` rows."""
     values, counts = np.unique(np.asarray(segments, dtype=object).astype(str), return_counts=True)
-    order = sorted(zip(-counts, values))[:max_segments]
+    order = sorted(zip(-counts, values, strict=True))[:max_segments]
     segments = np.asarray(segments, dtype=object).astype(str)
     result = {}
     for negative_count, value in order:

@@ -38,6 +38,7 @@ TRUSTED_TYPES = frozenset(
         "sklearn._loss.loss.HalfBinomialLoss",
         "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.tree._tree.Tree",  # the fitted trees of a random forest: arrays of nodes and values, no callables
         "sklearn.utils._bunch.Bunch",
         "collections.OrderedDict",
         "functools.partial",  # wraps check_array below; any other function it wrapped would be refused
@@ -61,13 +62,18 @@ def build_pipeline(params: TrainParams, schema: Schema):
         cat = Pipeline(
             [
                 ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)),
-                ("encode", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=params.max_categories,
-                                         sparse_output=False)),
+                (
+                    "encode",
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist", max_categories=params.max_categories, sparse_output=False
+                    ),
+                ),
             ]
         )
         hp = params.logistic_regression
-        estimator = LogisticRegression(C=hp.C, max_iter=hp.max_iter, class_weight=params.class_weight,
-                                       random_state=params.seed)
+        estimator = LogisticRegression(
+            C=hp.C, max_iter=hp.max_iter, class_weight=params.class_weight, random_state=params.seed
+        )
     elif params.model == "random_forest":
         from sklearn.ensemble import RandomForestClassifier
         from sklearn.impute import SimpleImputer
@@ -76,8 +82,13 @@ def build_pipeline(params: TrainParams, schema: Schema):
         cat = _ordinal(params, unknown=-1)
         hp = params.random_forest
         estimator = RandomForestClassifier(
-            n_estimators=hp.n_estimators, max_depth=hp.max_depth, min_samples_leaf=hp.min_samples_leaf,
-            max_features=hp.max_features, class_weight=params.class_weight, random_state=params.seed, n_jobs=-1,
+            n_estimators=hp.n_estimators,
+            max_depth=hp.max_depth,
+            min_samples_leaf=hp.min_samples_leaf,
+            max_features=hp.max_features,
+            class_weight=params.class_weight,
+            random_state=params.seed,
+            n_jobs=-1,
         )
     else:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -86,9 +97,14 @@ def build_pipeline(params: TrainParams, schema: Schema):
         cat = _ordinal(params, unknown=float("nan"))
         hp = params.hist_gradient_boosting
         estimator = HistGradientBoostingClassifier(
-            learning_rate=hp.learning_rate, max_iter=hp.max_iter, max_leaf_nodes=hp.max_leaf_nodes,
-            min_samples_leaf=hp.min_samples_leaf, l2_regularization=hp.l2_regularization,
-            early_stopping=hp.early_stopping, class_weight=params.class_weight, random_state=params.seed,
+            learning_rate=hp.learning_rate,
+            max_iter=hp.max_iter,
+            max_leaf_nodes=hp.max_leaf_nodes,
+            min_samples_leaf=hp.min_samples_leaf,
+            l2_regularization=hp.l2_regularization,
+            early_stopping=hp.early_stopping,
+            class_weight=params.class_weight,
+            random_state=params.seed,
             categorical_features=[False] * len(numeric) + [True] * len(categorical),
         )
     transformers = [("numeric", num, numeric)] if numeric else []
@@ -102,7 +118,9 @@ def _ordinal(params: TrainParams, unknown: float):
 
     # Histogram gradient boosting allows at most 255 categories per feature, so the cap applies to every family.
     return OrdinalEncoder(
-        handle_unknown="use_encoded_value", unknown_value=unknown, encoded_missing_value=unknown,
+        handle_unknown="use_encoded_value",
+        unknown_value=unknown,
+        encoded_missing_value=unknown,
         max_categories=min(params.max_categories, 250),
     )
 

@@ -166,23 +166,30 @@ def load_params(path: Path | str = PARAMS_FILE) -> Params:
 
 def describe(error: Any) -> str:
     """One pydantic error as `key: what is allowed; got X.`"""
+    # Leave out pydantic's names for union members and validators, and its marker for a bad key of a mapping.
+    hidden = {"str", "int", "bool", "float", "list[str]", "none", "literal['balanced']", "[key]"}
     loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-after", "constrained"))]
-    loc = [part for part in loc if part not in {"str", "int", "bool", "float", "list[str]", "none", "literal['balanced']"}]
+    loc = [part for part in loc if part not in hidden]
     key = ".".join(loc) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
         section = _section_of(loc[:-1])
-        allowed = ", ".join(sorted(section.model_fields)) if section else ""
+        allowed = (
+            ", ".join(sorted(field.alias or name for name, field in section.model_fields.items())) if section else ""
+        )
         hint = f"; allowed keys here: {allowed}" if allowed else ""
         return f"unknown key {key}{hint}. Check the spelling."
     if kind == "missing":
         return f"{key} is required."
+    if kind in {"model_type", "dict_type"}:
+        return f"{key} must be a mapping of keys to values; got {error.get('input')!r}."
+    if kind == "value_error":  # from a model validator: the message says it all
+        return f"{key}: {error['msg'].removeprefix('Value error, ')}."
     message = error["msg"]
-    message = message.removeprefix("Value error, ")
     if message.startswith("Input should be"):
         message = "must be" + message.removeprefix("Input should be")
     got = error.get("input")
-    got_text = f"; got {got!r}" if kind != "value_error" and not isinstance(got, dict) else ""
+    got_text = f"; got {got!r}" if not isinstance(got, dict) else ""
     return f"{key} {message}{got_text}."
 
 

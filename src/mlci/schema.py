@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mlci.io import read_json, write_json
+from mlci.io import read_json, require, write_json
 
 SCHEMA_FILE = Path("data/validated/schema.json")
 
@@ -32,4 +32,4 @@ class Schema:
 
     @classmethod
     def load(cls, path: Path | str = SCHEMA_FILE) -> Schema:
-        return cls(**read_json(path))
+        return cls(**read_json(require(path)))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mlci import cli
 from mlci.errors import DataError
-from mlci.io import write_parquet
+from mlci.io import require, write_parquet
 from mlci.params import SplitParams, load_params
 from mlci.schema import SCHEMA_FILE, Schema
 
@@ -60,15 +60,20 @@ def check_classes(target, train_rows, test_rows, by_time: bool) -> None:
 def main() -> int:
     def stage() -> None:
         import numpy as np
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         params = load_params().split
         schema = Schema.load(SCHEMA_FILE)
-        table = pq.read_table(INPUT)
+        table = pq.read_table(require(INPUT))
         target = table.column(schema.target).to_numpy()
         times = None
         if schema.time_column is not None:
-            times = table.column(schema.time_column).cast("int64").fill_null(np.iinfo(np.int64).min).to_numpy()
+            column = table.column(schema.time_column)  # a timestamp, or numbers when the time column is numeric
+            if pa.types.is_floating(column.type):
+                times = column.fill_null(-np.inf).to_numpy()
+            else:
+                times = column.cast("int64").fill_null(np.iinfo(np.int64).min).to_numpy()
         train_rows, test_rows = split_indices(target, times, params)
         check_classes(target, train_rows, test_rows, by_time=times is not None)
         write_parquet(TRAIN, table.take(train_rows))

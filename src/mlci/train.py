@@ -22,7 +22,14 @@ METADATA = Path("models/metadata.json")
 
 def train(params: TrainParams, schema: Schema, X, y):
     """Fit and return the pipeline. Pure: no file I/O."""
-    return build_pipeline(params, schema).fit(X, y)
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    pipeline = build_pipeline(params, schema)  # imports the estimator, loading the OpenMP and BLAS libraries to limit
+    # Histogram gradient boosting sums gradients in OpenMP threads, so its model depends on the thread count: fit on
+    # one OpenMP/BLAS thread, so every machine trains the same model and `dvc.lock` does not change between them.
+    # (A random forest still builds its trees in parallel: each tree has its own seed and the result is the same.)
+    with threadpool_limits(limits=1):
+        return pipeline.fit(X, y)
 
 
 def metadata(params: TrainParams, schema: Schema, y) -> dict:

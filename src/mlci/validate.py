@@ -15,7 +15,7 @@ from typing import Any
 
 from mlci import cli
 from mlci.errors import DataError
-from mlci.io import write_json, write_parquet
+from mlci.io import require, write_json, write_parquet
 from mlci.params import DataParams, ValidateParams, load_params
 from mlci.schema import SCHEMA_FILE, Schema
 
@@ -43,13 +43,13 @@ def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Sche
     for name in numeric:
         columns[name] = _as_float(table.column(name), name)
     for name, (source, part) in derived.items():
-        columns[name] = _time_part(_as_timestamp(table.column(source), source, "data.numeric_features"), part)
+        columns[name] = _time_part(_as_timestamp(table.column(source), source, "data.time_column"), part)
     for name in categorical:
         columns[name] = _as_string(table.column(name))
     _check_nulls(columns, checks.max_null_rate)
 
-    if data.time_column is not None:
-        columns.setdefault(data.time_column, _as_timestamp(table.column(data.time_column), data.time_column, "data.time_column"))
+    if data.time_column is not None and data.time_column not in columns:  # a numeric time column orders as it is
+        columns[data.time_column] = _as_timestamp(table.column(data.time_column), data.time_column, "data.time_column")
     if data.segment_column is not None and data.segment_column not in columns:
         columns[data.segment_column] = _as_string(table.column(data.segment_column))
     columns[data.target] = target
@@ -108,15 +108,19 @@ def _binary_target(column, data: DataParams):
             "classifiers: map the target to two classes"
         )
     text = [str(v).strip().lower() for v in values]
+    true_false = set(text) <= TRUE_WORDS | FALSE_WORDS and len({t in TRUE_WORDS for t in text}) == 2
     if data.positive_label is not None:
         wanted = str(data.positive_label).strip().lower()
+        if wanted not in text and true_false and wanted in TRUE_WORDS | FALSE_WORDS:
+            # YAML reads `positive_label: yes` as true: take the label that means the same (yes, Y, 1, ...).
+            wanted = next(t for t in text if (t in TRUE_WORDS) == (wanted in TRUE_WORDS))
         if wanted not in text:
             raise DataError(
                 f"data.positive_label {data.positive_label!r} is not a value of target {name!r} (values: {shown}); "
                 "set it to one of them"
             )
         positive = text.index(wanted)
-    elif set(text) <= TRUE_WORDS | FALSE_WORDS and len({t in TRUE_WORDS for t in text}) == 2:
+    elif true_false:
         positive = next(i for i, t in enumerate(text) if t in TRUE_WORDS)
     else:
         raise DataError(
@@ -142,7 +146,11 @@ def _feature_roles(table, data: DataParams) -> tuple[list[str], list[str], dict[
     for name in candidates:
         kind = table.schema.field(name).type
         declared_categorical = name in (data.categorical_features or [])
-        if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        if (
+            pa.types.is_timestamp(kind)
+            or pa.types.is_date(kind)
+            or (name == data.time_column and pa.types.is_string(kind))
+        ):
             derived[f"{name}_hour"] = (name, "hour")
             derived[f"{name}_dayofweek"] = (name, "day_of_week")
         elif declared_categorical:
@@ -174,9 +182,9 @@ def _as_float(column, name: str):
     try:
         return column.cast(pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        detail = str(exc).split(":", 1)[-1].strip()
+        detail = str(exc).split(":", 1)[-1].strip().removesuffix(" as a scalar of type double")  # the bad value
         raise DataError(
-            f"column {name!r} is used as a numeric feature but holds values that are not numbers ({detail}); "
+            f"column {name!r} is used as a numeric feature but holds values that are not numbers (such as {detail}); "
             "clean the column, or list it in data.categorical_features"
         ) from exc
 
@@ -223,7 +231,7 @@ def _duplicate_rate(table, data: DataParams) -> float:
         distinct = len(table.column(data.id_column).unique())
     else:
         distinct = table.group_by(table.column_names).aggregate([]).num_rows
-    return 1 - distinct / table.num_rows
+    return (table.num_rows - distinct) / table.num_rows  # not 1 - distinct / rows: that misses rates at the limit
 
 
 def _profile(validated, schema: Schema, raw_columns: int, duplicate_rate: float) -> dict:
@@ -248,7 +256,7 @@ def main() -> int:
         import pyarrow.parquet as pq
 
         params = load_params()
-        validated, schema, profile = validate(pq.read_table(INPUT), params.data, params.validate_)
+        validated, schema, profile = validate(pq.read_table(require(INPUT)), params.data, params.validate_)
         write_parquet(OUTPUT, validated)
         schema.save(SCHEMA_FILE)
         write_json(PROFILE, profile)

@@ -1,0 +1,80 @@
+"""Shared fixtures: a temp working directory, a params writer, and a small demo set run through the early stages."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+# One OpenMP thread unless the caller chose otherwise: on a busy two-core machine, OpenMP threads spin-waiting for each
+# other make the many tiny predictions of these tests ten times slower. Results are the same (`train` fits on one
+# thread anyway; predictions do not depend on it). Set before scikit-learn is imported; the `dvc repro` subprocesses
+# of the end-to-end tests inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# Small models and bounded evaluation, so unit tests that train stay well under a second each.
+FAST_TRAIN = {
+    "random_forest": {"n_estimators": 20},
+    "hist_gradient_boosting": {"max_iter": 30},
+}
+FAST_EVALUATE = {"importance_repeats": 1, "min_segment_rows": 20}
+DEMO_PARAMS = {
+    "demo": {"n_rows": 2000, "seed": 7},
+    "data": {"time_column": "timestamp", "id_column": "transaction_id", "segment_column": "channel"},
+    "train": FAST_TRAIN,
+    "evaluate": FAST_EVALUATE,
+}
+
+
+def dump_params(path: Path, sections: dict) -> Path:
+    path.write_text(yaml.safe_dump(sections, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working directory: stage `main()`s read `params.yaml` and write outputs relative to it."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def write_params(tmp_dir: Path) -> Callable[..., Path]:
+    """Write `params.yaml` in the working directory from keyword sections, e.g. `write_params(train={...})`."""
+
+    def write(**sections: dict) -> Path:
+        return dump_params(tmp_dir / "params.yaml", sections)
+
+    return write
+
+
+@pytest.fixture
+def demo_params() -> dict:
+    """The params of `demo_split_dir`: 2,000 demo rows, small models."""
+    return copy.deepcopy(DEMO_PARAMS)
+
+
+@pytest.fixture(scope="session")
+def demo_split_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where generate, ingest, validate and split have run on 2,000 demo rows (built once per session)."""
+    from mlci import generate, ingest, split, validate
+
+    root = tmp_path_factory.mktemp("demo-split")
+    dump_params(root / "params.yaml", DEMO_PARAMS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for stage in (generate, ingest, validate, split):
+            assert stage.main() == 0, f"{stage.__name__} failed on the demo data"
+    return root
+
+
+@pytest.fixture
+def split_project(demo_split_dir: Path, tmp_dir: Path) -> Path:
+    """The working directory, holding a copy of `demo_split_dir`: ready for `train` and `evaluate`."""
+    shutil.copytree(demo_split_dir, tmp_dir, dirs_exist_ok=True)
+    return tmp_dir

@@ -1,0 +1,194 @@
+"""Stage `ingest`: reading CSV and Parquet sources, refusing bad ones, and writing atomically."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mlci import ingest
+from mlci.errors import DataError
+from mlci.io import atomic_path, write_json
+
+MIXED_CSV = """id,amount,plan,score,active,signup,churned
+1,10.5,basic,,true,2026-01-02,yes
+2,,premium,0.3,false,2026-01-03,no
+3,7,basic,0.9,true,2026-01-04,no
+"""
+
+
+def test_read_source__csv(tmp_dir):
+    (tmp_dir / "data.csv").write_text(MIXED_CSV, encoding="utf-8")
+
+    table = ingest.read_source("data.csv")
+
+    assert table.num_rows == 3
+    kinds = dict(zip(table.column_names, table.schema.types, strict=True))
+    assert pa.types.is_integer(kinds["id"])
+    assert pa.types.is_floating(kinds["amount"])
+    assert pa.types.is_string(kinds["plan"])
+    assert pa.types.is_boolean(kinds["active"])
+    assert pa.types.is_date(kinds["signup"]) or pa.types.is_timestamp(kinds["signup"])
+    assert table.column("amount").to_pylist() == [10.5, None, 7.0]  # a blank number is missing, not zero
+    assert table.column("churned").to_pylist() == ["yes", "no", "no"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".pq", ".PARQUET"])
+def test_read_source__parquet(tmp_dir, suffix):
+    source = pa.table(
+        {
+            "plan": pa.array(["basic", "premium", "basic"]).dictionary_encode(),
+            "note": pa.array(["a", "b", "c"], pa.large_string()),
+            "amount": [1.0, None, 3.5],
+        }
+    )
+    pq.write_table(source, tmp_dir / f"data{suffix}")
+
+    table = ingest.read_source(f"data{suffix}")
+
+    assert table.schema == pa.schema([("plan", pa.string()), ("note", pa.string()), ("amount", pa.float64())])
+    assert table.column("plan").to_pylist() == ["basic", "premium", "basic"]
+
+
+def _write(path, content):
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, pa.Table):
+        pq.write_table(content, path)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+
+
+BAD_SOURCES = [
+    pytest.param(
+        "missing.csv", None, "data file 'missing.csv' not found; check data.source in params.yaml", id="missing-file"
+    ),
+    pytest.param(
+        "empty.csv",
+        "",
+        "data file 'empty.csv' is empty; point data.source at a file with a header and rows",
+        id="empty",
+    ),
+    pytest.param(
+        "header.csv", "id,amount,churned\n", "data file 'header.csv' has columns but no rows", id="header-only"
+    ),
+    pytest.param(
+        "empty.parquet",
+        pa.table({"a": pa.array([], pa.int64())}),
+        "data file 'empty.parquet' has columns but no rows",
+        id="parquet-without-rows",
+    ),
+    pytest.param(
+        "garbage.parquet",
+        bytes(range(256)) * 8,
+        "cannot read 'garbage.parquet' as PARQUET (",
+        id="garbage-parquet",
+    ),
+    pytest.param("csv-as.parquet", MIXED_CSV, "cannot read 'csv-as.parquet' as PARQUET (", id="csv-named-parquet"),
+    pytest.param("binary.csv", bytes(range(256)) * 8, "cannot read 'binary.csv' as CSV", id="binary-csv"),
+    pytest.param(
+        "latin1.csv",
+        "id,city,churned\n1,Zürich,yes\n2,Genève,no\n".encode("latin-1"),
+        "cannot read 'latin1.csv' as CSV: column 'city' is not UTF-8 text; save the file as UTF-8",
+        id="not-utf8",
+    ),
+    pytest.param(
+        "ragged.csv",
+        "a,b\n1,2\n3\n",
+        "cannot read 'ragged.csv' as CSV (CSV parse error: Expected 2 columns, got 1",
+        id="ragged",
+    ),
+    pytest.param(
+        "data.xlsx",
+        b"PK\x03\x04",
+        "data.source 'data.xlsx' has an unsupported extension; use a .csv or .parquet file",
+        id="unsupported-extension",
+    ),
+    pytest.param("table", "a\n1\n", "data.source 'table' has an unsupported extension", id="no-extension"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), BAD_SOURCES)
+def test_read_source__bad(tmp_dir, name, content, message):
+    _write(tmp_dir / name, content)
+
+    with pytest.raises(DataError) as caught:
+        ingest.read_source(name)
+
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_read_source__directory(tmp_dir):
+    (tmp_dir / "folder.csv").mkdir()
+
+    with pytest.raises(DataError, match="data file 'folder.csv' not found"):
+        ingest.read_source("folder.csv")
+
+
+def test_main(write_params, tmp_dir):
+    (tmp_dir / "data.csv").write_text(MIXED_CSV, encoding="utf-8")
+    write_params(data={"source": "data.csv"})
+
+    assert ingest.main() == 0
+
+    written = pq.read_table(tmp_dir / ingest.OUTPUT)
+    assert written.equals(ingest.read_source("data.csv"))
+    assert written.schema.metadata is None  # no writer metadata: the bytes depend on the data only
+
+
+def test_main__same_bytes_twice(write_params, tmp_dir):
+    (tmp_dir / "data.csv").write_text(MIXED_CSV, encoding="utf-8")
+    write_params(data={"source": "data.csv"})
+
+    ingest.main()
+    first = (tmp_dir / ingest.OUTPUT).read_bytes()
+    ingest.main()
+
+    assert (tmp_dir / ingest.OUTPUT).read_bytes() == first
+
+
+@pytest.mark.parametrize(("name", "content", "message"), BAD_SOURCES)
+def test_main__bad_source_keeps_previous_output(write_params, tmp_dir, capsys, name, content, message):
+    (tmp_dir / "good.csv").write_text(MIXED_CSV, encoding="utf-8")
+    write_params(data={"source": "good.csv"})
+    assert ingest.main() == 0
+    before = (tmp_dir / ingest.OUTPUT).read_bytes()
+    _write(tmp_dir / name, content)
+    write_params(data={"source": name})
+
+    assert ingest.main() == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: ingest: ")
+    assert message in err
+    assert err.count("\n") == 1
+    assert (tmp_dir / ingest.OUTPUT).read_bytes() == before
+    assert sorted(os.listdir(tmp_dir / ingest.OUTPUT.parent)) == [ingest.OUTPUT.name], "no temp file left behind"
+
+
+def test_atomic_path__failure_keeps_previous_file(tmp_path):
+    target = tmp_path / "out" / "metrics.json"
+    write_json(target, {"roc_auc": 0.9})
+    before = target.read_bytes()
+
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("{half a fi", encoding="utf-8")
+        raise RuntimeError("the writer failed half-way")
+
+    assert target.read_bytes() == before
+    assert os.listdir(target.parent) == ["metrics.json"]
+
+
+def test_atomic_path__file_mode(tmp_path):
+    """Outputs get the mode of any new file (umask applied), not the private 0600 of a temp file."""
+    mask = os.umask(0o022)
+    try:
+        write_json(tmp_path / "metrics.json", {})
+    finally:
+        os.umask(mask)
+
+    assert stat.S_IMODE((tmp_path / "metrics.json").stat().st_mode) == 0o644

@@ -1,0 +1,201 @@
+"""`params.yaml` loading: defaults, and one clear line for every kind of mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlci import train
+from mlci.errors import ParamsError
+from mlci.params import Params, load_params
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+BAD_PARAMS = [
+    pytest.param(
+        "trian:\n  model: random_forest\n",
+        "params.yaml: unknown key trian; allowed keys here: data, demo, evaluate, gate, split, train, validate. "
+        "Check the spelling.",
+        id="unknown-top-level-key",
+    ),
+    pytest.param(
+        "train:\n  modle: random_forest\n",
+        "params.yaml: unknown key train.modle; allowed keys here: class_weight, hist_gradient_boosting, "
+        "logistic_regression, max_categories, model, random_forest, seed. Check the spelling.",
+        id="unknown-nested-key",
+    ),
+    pytest.param(
+        "train:\n  random_forest:\n    n_estimator: 10\n",
+        "unknown key train.random_forest.n_estimator; allowed keys here: max_depth, max_features, min_samples_leaf, "
+        "n_estimators.",
+        id="unknown-deep-key",
+    ),
+    pytest.param(
+        "validate:\n  min_row: 10\n",
+        "unknown key validate.min_row; allowed keys here: max_duplicate_rate, max_null_rate, min_rows.",
+        id="unknown-key-in-aliased-section",
+    ),
+    pytest.param(
+        "split:\n  test_size: a fifth\n", "split.test_size must be a valid number; got 'a fifth'.", id="wrong-type"
+    ),
+    pytest.param("demo:\n  n_rows: 1.5\n", "demo.n_rows must be a valid integer; got 1.5.", id="float-for-int"),
+    pytest.param("demo:\n  n_rows: '3000'\n", "demo.n_rows must be a valid integer; got '3000'.", id="quoted-number"),
+    pytest.param(
+        "train:\n  hist_gradient_boosting:\n    early_stopping: 'on'\n",
+        "train.hist_gradient_boosting.early_stopping must be a valid boolean; got 'on'.",
+        id="string-for-bool",
+    ),
+    pytest.param("split:\n  test_size: 1.5\n", "split.test_size must be less than 1; got 1.5.", id="above-range"),
+    pytest.param("evaluate:\n  threshold: 0\n", "evaluate.threshold must be greater than 0; got 0.", id="below-range"),
+    pytest.param("demo:\n  seed: -1\n", "demo.seed must be greater than or equal to 0; got -1.", id="negative-seed"),
+    pytest.param(
+        "train:\n  random_forest:\n    max_depth: 0\n",
+        "train.random_forest.max_depth must be greater than or equal to 1; got 0.",
+        id="nested-range",
+    ),
+    pytest.param(
+        "train:\n  model: xgboost\n",
+        "train.model must be 'logistic_regression', 'random_forest' or 'hist_gradient_boosting'; got 'xgboost'.",
+        id="unknown-model",
+    ),
+    pytest.param("demo:\n  season: winter\n", "demo.season must be 'normal' or 'holiday'; got 'winter'.", id="season"),
+    pytest.param(
+        "train:\n  class_weight: balance\n", "train.class_weight must be 'balanced'; got 'balance'.", id="class-weight"
+    ),
+    pytest.param("train: 5\n", "params.yaml: train must be a mapping of keys to values; got 5.", id="section-scalar"),
+    pytest.param("train:\n", "train must be a mapping of keys to values; got None.", id="section-empty"),
+    pytest.param("- demo\n- train\n", "must be a mapping of sections (demo, data, train, ...); got list", id="list"),
+    pytest.param(
+        "data:\n  target: y\n  numeric_features: [y, x]\n",
+        "params.yaml: data: column 'y' is the target and cannot also be listed as a feature.",
+        id="target-as-feature",
+    ),
+    pytest.param(
+        "data:\n  numeric_features: [a, b]\n  categorical_features: [b]\n",
+        "data: columns ['b'] are listed as both numeric and categorical features.",
+        id="feature-in-both-lists",
+    ),
+    pytest.param(
+        "gate:\n  floors:\n    auc: 0.8\n",
+        "gate.floors.auc must be 'roc_auc', 'average_precision', 'precision', 'recall', 'f1', 'log_loss' or 'brier'; "
+        "got 'auc'.",
+        id="unknown-gate-metric",
+    ),
+    pytest.param(
+        "train:\n  model: [random_forest\n",
+        "params.yaml is not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'; "
+        "fix the syntax there",
+        id="malformed-yaml",
+    ),
+    pytest.param(
+        "train:\n\tmodel: random_forest\n",
+        "params.yaml is not valid YAML at line 2, column 1: found character '\\t' that cannot start any token",
+        id="tab-indent",
+    ),
+]
+
+
+def test_params__defaults_are_valid():
+    params = Params()
+
+    assert params.train.model == "hist_gradient_boosting"
+    assert params.validate_.min_rows == 200
+    assert Params.model_validate({}) == params
+
+
+def test_load_params__project_file():
+    params = load_params(PROJECT / "params.yaml")
+
+    assert params.data.source == "data/demo/transactions.parquet"
+    assert params.train.model in {"logistic_regression", "random_forest", "hist_gradient_boosting"}
+
+
+def test_load_params__empty_file_gives_defaults(write_params, tmp_dir):
+    (tmp_dir / "params.yaml").write_text("", encoding="utf-8")
+
+    assert load_params() == Params()
+
+
+def test_load_params__values_are_read(write_params):
+    write_params(
+        train={"model": "random_forest", "random_forest": {"n_estimators": 10}}, data={"positive_label": "bad"}
+    )
+
+    params = load_params()
+
+    assert params.train.model == "random_forest"
+    assert params.train.random_forest.n_estimators == 10
+    assert params.train.random_forest.max_depth == 12  # untouched keys keep their defaults
+    assert params.data.positive_label == "bad"
+
+
+def test_load_params__sections_are_frozen(write_params):
+    write_params()
+    params = load_params()
+
+    with pytest.raises(ValueError, match="frozen"):
+        params.train.seed = 1
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_PARAMS)
+def test_load_params__bad(tmp_dir, text, message):
+    (tmp_dir / "params.yaml").write_text(text, encoding="utf-8")
+
+    with pytest.raises(ParamsError) as caught:
+        load_params()
+
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value), "the message must be one line"
+
+
+def test_load_params__missing_file(tmp_dir):
+    with pytest.raises(
+        ParamsError, match=r"^params.yaml not found; run from the project root, where params.yaml lives$"
+    ):
+        load_params()
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_PARAMS[:3] + BAD_PARAMS[-3:])
+def test_train_main__bad_params(tmp_dir, capsys, text, message):
+    (tmp_dir / "params.yaml").write_text(text, encoding="utf-8")
+
+    assert train.main() == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: train: params.yaml")
+    assert message in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "message"), [BAD_PARAMS[1], BAD_PARAMS[4], BAD_PARAMS[8], BAD_PARAMS[12], BAD_PARAMS[-2]]
+)
+def test_train_cli__bad_params(tmp_path, text, message):
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mlci.train"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: train: params.yaml")
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1, f"expected one line, got:\n{done.stderr}"
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.slow
+def test_train_cli__missing_params(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "mlci.train"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+
+    assert (done.returncode, done.stderr) == (
+        2,
+        "error: train: params.yaml not found; run from the project root, where params.yaml lives\n",
+    )

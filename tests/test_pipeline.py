@@ -1,0 +1,330 @@
+"""End to end: real `dvc repro` and `dvc exp run` on a copy of the project in a temporary git repository.
+
+The copy holds the working tree's tracked and not-ignored files, with the demo cut to 3,000 rows so the whole
+pipeline runs in seconds. The stages run the copy's own code (PYTHONPATH) with this virtual environment's Python.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+PROJECT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the virtual environment running the tests: its `python` and `dvc`
+STAGES = ["generate", "ingest", "validate", "split", "train", "evaluate"]
+METRICS = Path("reports/eval/metrics.json")
+SMALL = {"demo.n_rows": 3000}
+
+
+def environment(root: Path) -> dict[str, str]:
+    home = root.parent / f".{root.name}-home"  # DVC and git configuration of this test only
+    home.mkdir(exist_ok=True)
+    (home / "gitconfig").touch()
+    return {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(root / "src"),
+        "DVC_NO_ANALYTICS": "1",
+        "ITERATIVE_DO_NOT_TRACK": "1",
+        "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+        "DVC_GLOBAL_CONFIG_DIR": str(home / "dvc-global"),
+        "DVC_SYSTEM_CONFIG_DIR": str(home / "dvc-system"),
+        "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+
+
+def run(root: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command in `root`; stdout and stderr together, in order, as `.stdout`."""
+    done = subprocess.run(
+        command,
+        cwd=root,
+        env=environment(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"`{' '.join(command)}` exited with {done.returncode}:\n{done.stdout}")
+    return done
+
+
+def dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run(root, str(BIN / "dvc"), *args, check=check)
+
+
+def stages_run(output: str) -> list[str]:
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
+
+
+def edit_params(root: Path, changes: dict[str, object]) -> None:
+    """Set dotted keys in the copy's params.yaml, e.g. {"train.model": "random_forest"}."""
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    for dotted, value in changes.items():
+        *sections, key = dotted.split(".")
+        node = params
+        for section in sections:
+            node = node[section]
+        node[key] = value
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
+
+def copy_project(root: Path) -> Path:
+    """A new git repository holding the working tree's tracked and not-ignored files, committed, demo data small."""
+    listed = subprocess.run(
+        ["git", "-C", str(PROJECT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = PROJECT / name
+        if source.is_file():  # tracked files deleted in the working tree are listed too
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    edit_params(root, SMALL)
+    run(root, "git", "init", "-q", "-b", "main")
+    run(root, "git", "config", "user.name", "Pipeline Test")
+    run(root, "git", "config", "user.email", "pipeline-test@example.com")
+    run(root, "git", "config", "commit.gpgsign", "false")
+    commit(root, "initial state")
+    return root
+
+
+def commit(root: Path, message: str) -> None:
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-q", "--allow-empty", "-m", message)
+
+
+def clone(source: Path, root: Path) -> Path:
+    """A full copy of a project folder, git history, DVC cache and outputs included."""
+    shutil.copytree(source, root, symlinks=True, ignore=shutil.ignore_patterns("tmp"))  # .dvc/tmp: locks, state
+    return root
+
+
+@pytest.fixture(scope="session")
+def fresh_runs(tmp_path_factory) -> tuple[Path, Path]:
+    """Two independent copies of the project, each reproduced from scratch (concurrently) and committed."""
+    roots = [copy_project(tmp_path_factory.mktemp(name) / "project") for name in ("first", "second")]
+    runs = [
+        subprocess.Popen(
+            [str(BIN / "dvc"), "repro"],
+            cwd=root,
+            env=environment(root),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for root in roots
+    ]
+    for root, process in zip(roots, runs, strict=True):
+        output, _ = process.communicate(timeout=900)
+        assert process.returncode == 0, f"dvc repro failed in {root}:\n{output}"
+        assert stages_run(output) == STAGES
+        commit(root, "reproduce")
+    return roots[0], roots[1]
+
+
+@pytest.fixture
+def project(fresh_runs, tmp_path) -> Path:
+    """A private copy of a project that has been reproduced: change it freely."""
+    return clone(fresh_runs[0], tmp_path / "project")
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_repro__writes_metrics(fresh_runs):
+    root = fresh_runs[0]
+
+    metrics = read_json(root / METRICS)
+    profile = read_json(root / "reports/data_profile.json")
+    shown = json.loads(dvc(root, "metrics", "show", "--json").stdout)
+
+    assert set(metrics) == {"roc_auc", "average_precision", "precision", "recall", "f1", "log_loss", "brier"}
+    assert 0.6 < metrics["roc_auc"] <= 1
+    assert profile["rows"] == 3000
+    assert 0.01 < profile["positive_rate"] < 0.06
+    assert shown[""]["data"][str(METRICS)]["data"] == metrics
+    for output in ["models/model.skops", "data/split/test.parquet", "reports/eval/plots/sklearn/roc.json"]:
+        assert (root / output).is_file(), output
+
+
+def test_repro__second_run_does_nothing(fresh_runs):
+    root = fresh_runs[0]
+
+    output = dvc(root, "repro").stdout
+
+    assert stages_run(output) == []
+    assert "Data and pipelines are up to date." in output
+    assert all(f"Stage '{stage}' didn't change, skipping" in output for stage in STAGES)
+    assert run(root, "git", "status", "--porcelain").stdout == "", "a no-op run must not change any tracked file"
+
+
+def test_repro__deterministic(fresh_runs):
+    first, second = fresh_runs
+
+    assert (first / "dvc.lock").read_bytes() == (second / "dvc.lock").read_bytes()
+    for report in ["reports/data_profile.json", METRICS, "reports/eval/segments.json"]:
+        assert (first / report).read_bytes() == (second / report).read_bytes(), report
+
+
+def test_repro__threshold_reruns_only_evaluate(project):
+    before = read_json(project / METRICS)
+    edit_params(project, {"evaluate.threshold": 0.2})
+
+    output = dvc(project, "repro").stdout
+
+    assert stages_run(output) == ["evaluate"]
+    after = read_json(project / METRICS)
+    assert after["roc_auc"] == before["roc_auc"]
+    assert after["recall"] >= before["recall"]
+    assert after != before
+
+
+def test_exp_run__random_forest(project):
+    baseline = read_json(project / METRICS)
+
+    output = dvc(project, "exp", "run", "-S", "train.model=random_forest").stdout
+
+    assert stages_run(output) == ["train", "evaluate"]
+    shown = json.loads(dvc(project, "exp", "show", "--json").stdout)
+    found = [
+        entry["data"]
+        for commit in shown
+        for experiment in commit.get("experiments") or []
+        for entry in experiment["revs"]
+        if entry["data"]["params"]["params.yaml"]["data"]["train"]["model"] == "random_forest"
+    ]
+    assert len(found) == 1, json.dumps(shown)[:3000]
+    metrics = found[0]["metrics"][str(METRICS)]["data"]
+    assert 0.5 < metrics["roc_auc"] <= 1
+    assert metrics != baseline
+    head = next(commit for commit in shown if commit["rev"] != "workspace")
+    assert head["data"]["metrics"][str(METRICS)]["data"] == baseline
+
+
+def write_customers(path: Path, rows: int = 600, seed: int = 0, churned: str | None = None) -> None:
+    """A CSV of mixed types: ints, floats with blanks, strings, a yes/no target and a date column."""
+    rng = np.random.default_rng(seed)
+    plan = rng.choice(["basic", "plus", "pro"], rows, p=[0.5, 0.3, 0.2])
+    tenure = rng.integers(1, 72, rows)
+    calls = rng.poisson(1.5, rows)
+    fee = np.round(rng.normal(30, 8, rows) + np.where(plan == "pro", 25, 0), 2)
+    logit = -1.0 + 0.5 * calls - 0.04 * tenure + np.where(plan == "basic", 0.8, 0.0) + rng.normal(0, 0.8, rows)
+    label = np.where(rng.random(rows) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    days = np.sort(rng.integers(0, 365, rows))
+    lines = ["customer_id,signup_date,plan,region,monthly_fee,tenure_months,support_calls,churned"]
+    for i in range(rows):
+        fee_text = "" if i % 13 == 5 else f"{fee[i]:.2f}"  # blanks: missing values
+        date = np.datetime64("2025-01-01") + np.timedelta64(int(days[i]), "D")
+        region = ["north", "south", "east", "west"][i % 4]
+        target = churned or label[i]
+        lines.append(f"{1000 + i},{date},{plan[i]},{region},{fee_text},{tenure[i]},{calls[i]},{target}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+CUSTOMERS = {
+    "data.source": "data/customers.csv",
+    "data.target": "churned",
+    "data.time_column": "signup_date",
+    "data.id_column": "customer_id",
+    "data.segment_column": "plan",
+}
+
+
+def test_repro__bring_your_own_csv(project):
+    write_customers(project / "data/customers.csv")
+    edit_params(project, CUSTOMERS)
+
+    output = dvc(project, "repro").stdout
+
+    assert stages_run(output) == STAGES[1:], "a new data.source re-runs everything from ingest on"
+    profile = read_json(project / "reports/data_profile.json")
+    assert profile["rows"] == 600
+    assert profile["class_labels"] == {"0": "no", "1": "yes"}
+    assert profile["features"] == {
+        "numeric": ["monthly_fee", "tenure_months", "support_calls", "signup_date_hour", "signup_date_dayofweek"],
+        "categorical": ["plan", "region"],
+    }
+    assert 0 < profile["null_rates"]["monthly_fee"] < 0.1
+    assert 0.5 < read_json(project / METRICS)["roc_auc"] <= 1
+    assert set(read_json(project / "reports/eval/segments.json")) <= {"basic", "plus", "pro"}
+    assert read_json(project / "models/metadata.json")["train_rows"] == 480
+
+    # Editing the data file alone re-runs the pipeline from ingest on.
+    write_customers(project / "data/customers.csv", seed=1)
+    output = dvc(project, "repro").stdout
+
+    assert stages_run(output) == STAGES[1:]
+    assert "Stage 'generate' didn't change, skipping" in output
+
+
+def _missing_file(root):
+    edit_params(root, {"data.source": "data/missing.csv"})
+
+
+def _missing_target(root):
+    edit_params(root, {"data.target": "fraud"})
+
+
+def _one_class(root):
+    write_customers(root / "data/customers.csv", churned="no")
+    edit_params(root, CUSTOMERS)
+
+
+def _malformed_params(root):
+    with (root / "params.yaml").open("a", encoding="utf-8") as params:
+        params.write("extra:\n  models: [random_forest\n")
+
+
+def _unknown_model(root):
+    edit_params(root, {"train.model": "xgboost"})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # DVC checks that a stage's dependencies exist before running it, so this message is DVC's own.
+        (_missing_file, "ERROR: failed to reproduce 'ingest': [Errno 2] No such file or directory:"),
+        (
+            _missing_target,
+            "error: validate: column 'fraud' named in data.target is not in the data; the columns are: "
+            "transaction_id, timestamp, amount,",
+        ),
+        (
+            _one_class,
+            "error: validate: target 'churned' has only one class ('no'); a classifier needs examples of both classes",
+        ),
+        # DVC reads params.yaml itself (for `${data.source}` in dvc.yaml) before any stage runs: DVC's message.
+        (_malformed_params, "ERROR: unable to read: 'params.yaml', YAML file structure is corrupted"),
+        (
+            _unknown_model,
+            "error: train: params.yaml: train.model must be 'logistic_regression', 'random_forest' or "
+            "'hist_gradient_boosting'; got 'xgboost'.",
+        ),
+    ],
+    ids=["missing-data-file", "missing-target-column", "one-class-target", "malformed-params", "unknown-model"],
+)
+def test_repro__bad_input(project, change, message):
+    metrics = (project / METRICS).read_bytes()
+    change(project)
+
+    done = dvc(project, "repro", check=False)
+
+    assert done.returncode != 0
+    assert sum(message in line for line in done.stdout.splitlines()) == 1, done.stdout
+    assert "Traceback" not in done.stdout
+    assert (project / METRICS).read_bytes() == metrics, "a failed run must leave the last good metrics in place"

@@ -1,0 +1,351 @@
+"""End to end with a real S3-compatible DVC remote: moto_server on loopback, one bucket, the project in temp repos.
+
+`main` runs the pipeline and pushes its data, models and run-cache. A fresh clone (empty DVC cache, the remote taken
+from the committed `.dvc/config`) then gets every output from the remote instead of recomputing it, and a
+pull-request-like change of an `evaluate` param re-runs `evaluate` alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the venv running pytest; stage commands call `python`, so it leads PATH
+BUCKET = "mlci-dvc-remote"
+PREFIX = "store"
+N_ROWS = 3000
+STAGES = ("generate", "ingest", "validate", "split", "train", "evaluate")
+UPSTREAM = STAGES[:-1]
+UP_TO_DATE = "Data and pipelines are up to date."
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "NO_PROXY": "127.0.0.1",
+    "no_proxy": "127.0.0.1",
+}
+AWS_UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+# What `dvc repro` logs for each stage (DVC 3.67), and what it means. A run-cache restore is listed so that one
+# shows up in a comparison instead of passing unnoticed.
+OUTCOMES = (
+    (re.compile(r"Running stage '([\w-]+)':"), "ran"),
+    (re.compile(r"Stage '([\w-]+)' didn't change, skipping"), "unchanged"),
+    (re.compile(r"Pulling data for stage: '([\w-]+)'"), "pulled"),
+    (re.compile(r"Stage '([\w-]+)' is cached - skipping run, checking out outputs"), "restored"),
+)
+
+
+def tool(name: str) -> str:
+    """The venv's `name` executable, or a failure saying how to install it."""
+    found = shutil.which(name, path=str(BIN))
+    if found is None:
+        pytest.fail(f"{name} not found in {BIN}; install the dev tools with `make setup-dev`.")
+    return found
+
+
+def environment(repo: Path) -> dict[str, str]:
+    """The environment of every command run in `repo`: the venv first, and nothing from the user's own configs."""
+    isolated = repo.parent / "isolated"
+    return {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(repo / "src"),  # the stages import this copy's code, not the editable install's
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_GLOBAL_CONFIG_DIR": str(isolated / "dvc-global"),  # a global cache.dir would defeat the empty cache
+        "DVC_SYSTEM_CONFIG_DIR": str(isolated / "dvc-system"),
+        "DVC_SITE_CACHE_DIR": str(isolated / "dvc-site-cache"),
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+
+
+def run(repo: Path, *args: str) -> str:
+    """Run a command in `repo` and return its combined output; fail the test, showing that output, if it fails."""
+    result = subprocess.run(
+        args,
+        cwd=repo,
+        env=environment(repo),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"`{' '.join(args)}` failed in {repo} with exit code {result.returncode}:\n{result.stdout}")
+    return result.stdout
+
+
+def dvc(repo: Path, *args: str) -> str:
+    return run(repo, tool("dvc"), *args)
+
+
+def git(repo: Path, *args: str) -> str:
+    return run(repo, "git", *args)
+
+
+def stage_outcomes(output: str) -> dict[str, str]:
+    """What `dvc repro` did with each stage, read from its log: ran, unchanged, pulled or restored (run-cache)."""
+    outcomes = {}
+    for line in output.splitlines():
+        for pattern, outcome in OUTCOMES:
+            if match := pattern.fullmatch(line.strip()):
+                outcomes[match.group(1)] = outcome
+    return outcomes
+
+
+def set_param(repo: Path, section: str, key: str, value: object) -> None:
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params[section][key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def workspace(repo: Path) -> dict[str, str]:
+    """sha256 of every workspace file, git-tracked or DVC-tracked (`.git`, `.dvc` and bytecode left out)."""
+    digests = {}
+    for path in sorted(repo.rglob("*")):
+        relative = path.relative_to(repo)
+        if path.is_file() and not {".git", ".dvc", "__pycache__"} & set(relative.parts):
+            digests[relative.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def metrics(repo: Path) -> dict[str, float]:
+    return yaml.safe_load((repo / "reports/eval/metrics.json").read_text())
+
+
+def remote_keys(s3, under: str) -> set[str]:
+    """Keys under `store/<under>/` in the bucket, relative to it."""
+    prefix = f"{PREFIX}/{under}/"
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return {item["Key"].removeprefix(prefix) for page in pages for item in page.get("Contents", [])}
+
+
+def cached_objects(repo: Path) -> dict[str, str]:
+    """Each output `dvc.yaml` caches, with its object's key under the remote's `files/` (from `dvc.lock`)."""
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+    cached = set()
+    for stage in stages.values():
+        for out in stage.get("outs", []) + stage.get("metrics", []) + stage.get("plots", []):
+            path, options = (out, {}) if isinstance(out, str) else next(iter(out.items()))
+            if options.get("cache", True):
+                cached.add(path)
+    locked = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    return {
+        out["path"]: f"md5/{out['md5'][:2]}/{out['md5'][2:]}"
+        for stage in locked.values()
+        for out in stage.get("outs", [])
+        if out["path"] in cached
+    }
+
+
+def local_keys(repo: Path, under: str) -> set[str]:
+    root = repo / ".dvc/cache" / under
+    return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_answers(url: str, server: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never through a proxy
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"moto_server exited with code {server.returncode}:\n{log.read_text()}")
+        try:
+            with opener.open(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # an error status is still an answer
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"moto_server did not answer at {url} within {timeout:.0f} s:\n{log.read_text()}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    """Stop the server and anything it spawned: its own process group, by id; SIGKILL if SIGTERM is not enough."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, sig)  # start_new_session: the group id is the server's pid
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=10)
+            return
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto S3 server on a free loopback port with the bucket created; yields its URL, stops it at the end."""
+    import boto3
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    scratch = tmp_path_factory.mktemp("moto")
+    log = scratch / "moto_server.log"
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in AWS_ENV.items():
+            patch.setenv(name, value)
+        for name, file in (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE", "credentials")):
+            (scratch / file).touch()  # empty: never a developer's own profiles or keys
+            patch.setenv(name, str(scratch / file))
+        for name in AWS_UNSET:
+            patch.delenv(name, raising=False)
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_until_answers(url, server, log)
+            boto3.client("s3", endpoint_url=url).create_bucket(Bucket=BUCKET)
+            yield url
+        finally:
+            stop(server)
+
+
+@pytest.fixture(scope="module")
+def s3(s3_endpoint: str):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=s3_endpoint)
+
+
+@pytest.fixture(scope="module")
+def main(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`main`: this project's files at N_ROWS rows, reproduced, committed, and pushed with its run-cache."""
+    repo = tmp_path_factory.mktemp("main")
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():  # a tracked file deleted in the working tree stays deleted
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    set_param(repo, "demo", "n_rows", N_ROWS)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "mlci test")
+    git(repo, "config", "user.email", "mlci-test@example.com")
+    dvc(repo, "remote", "add", "-d", "s3", f"s3://{BUCKET}/{PREFIX}")
+    dvc(repo, "remote", "modify", "s3", "endpointurl", s3_endpoint)
+    output = dvc(repo, "repro")
+    assert stage_outcomes(output) == dict.fromkeys(STAGES, "ran"), output
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "main: pipeline outputs and the S3 remote")
+    dvc(repo, "push", "--run-cache")
+    return repo
+
+
+@pytest.fixture
+def clone(main: Path, tmp_path: Path) -> Path:
+    """A fresh `git clone` of main: the remote comes from the committed .dvc/config; the DVC cache is empty."""
+    git(tmp_path, "clone", "-q", str(main), "clone")
+    repo = tmp_path / "clone"
+    assert not (repo / ".dvc/cache").exists()
+    return repo
+
+
+def test_remote__main_pushes_data_models_and_run_cache(main: Path, s3) -> None:
+    objects = cached_objects(main)
+    assert {"data/split/train.parquet", "models/model.skops"} <= objects.keys()
+    pushed = remote_keys(s3, "files")
+    assert set(objects.values()) <= pushed, "every cached output in main's dvc.lock is on the remote"
+    assert pushed == local_keys(main, "files"), "the remote holds main's whole cache, nothing else"
+    runs = remote_keys(s3, "runs")
+    assert runs == local_keys(main, "runs")
+    commands = {
+        yaml.safe_load(s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/runs/{key}")["Body"].read())["cmd"] for key in runs
+    }
+    # DVC keeps no run-cache entry for a stage with an uncached output that is not a metric or a plot:
+    # validate (reports/data_profile.json) and evaluate (reports/eval/plots, under outs:) get none.
+    assert commands == {f"python -m mlci.{stage}" for stage in ("generate", "ingest", "split", "train")}
+
+
+@pytest.mark.parametrize(
+    ("commands", "expected"),
+    [
+        pytest.param(
+            [("repro", "--pull")],
+            # evaluate's outputs are all uncached and git-tracked: the clone already has them.
+            dict.fromkeys(UPSTREAM, "pulled") | {"evaluate": "unchanged"},
+            id="repro-pull",
+        ),
+        pytest.param(
+            [("pull", "--run-cache"), ("repro",)],
+            dict.fromkeys(STAGES, "unchanged"),
+            id="pull-then-repro",
+        ),
+    ],
+)
+def test_remote__fresh_clone_gets_outputs_without_rerunning(
+    main: Path, clone: Path, commands: list[tuple[str, ...]], expected: dict[str, str]
+) -> None:
+    # when
+    for args in commands:
+        output = dvc(clone, *args)
+    # then
+    assert stage_outcomes(output) == expected, output
+    assert dvc(clone, "status").strip() == UP_TO_DATE
+    assert git(clone, "status", "--porcelain") == "", "nothing to commit: dvc.lock and metrics as on main"
+    ours, theirs = workspace(clone), workspace(main)
+    assert "models/model.skops" in ours
+    differing = sorted(name for name in ours.keys() | theirs.keys() if ours.get(name) != theirs.get(name))
+    assert differing == [], "the clone's workspace, data and model included, is main's byte for byte"
+
+
+@pytest.mark.parametrize(
+    ("flags", "pulled"),
+    [
+        pytest.param(("--pull",), True, id="repro-pull"),
+        # --allow-missing skips the unchanged stages without pulling them: only evaluate's inputs are downloaded.
+        pytest.param(("--pull", "--allow-missing"), False, id="repro-pull-allow-missing"),
+    ],
+)
+def test_remote__evaluate_param_change_reruns_only_evaluate(
+    main: Path, clone: Path, flags: tuple[str, ...], pulled: bool
+) -> None:
+    # given: a pull request that only moves the decision threshold
+    threshold = yaml.safe_load((clone / "params.yaml").read_text())["evaluate"]["threshold"] / 2
+    set_param(clone, "evaluate", "threshold", threshold)
+    # when
+    output = dvc(clone, "repro", *flags)
+    # then
+    expected = dict.fromkeys(UPSTREAM, "pulled" if pulled else "unchanged") | {"evaluate": "ran"}
+    assert stage_outcomes(output) == expected, output
+    again = dvc(clone, "repro", *flags)
+    assert stage_outcomes(again) == dict.fromkeys(STAGES, "unchanged"), f"a second run: {again}"
+    lock = yaml.safe_load((clone / "dvc.lock").read_text())
+    assert lock["stages"]["evaluate"]["params"]["params.yaml"]["evaluate"]["threshold"] == threshold
+    assert (clone / "models/model.skops").read_bytes() == (main / "models/model.skops").read_bytes()
+    for name in ("roc_auc", "average_precision"):  # threshold-free: same model, same test split
+        assert metrics(clone)[name] == metrics(main)[name], name
+    assert (clone / "data/demo/transactions.parquet").exists() is pulled

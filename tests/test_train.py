@@ -1,0 +1,133 @@
+"""Stage `train`: fit the chosen model family on the training split and write the model and its metadata."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from mlci import train as stage
+from mlci.frames import read_split
+from mlci.model import load_model
+from mlci.params import TrainParams
+from mlci.schema import Schema
+
+
+def set_train_params(root, **changes) -> None:
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    params["train"] = {**params["train"], **changes}
+    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+
+
+def test_train(split_project):
+    schema = Schema.load()
+    X, y, _ = read_split(stage.TRAIN, schema)
+
+    model = stage.train(TrainParams(model="logistic_regression"), schema, X, y)
+
+    assert model.predict_proba(X).shape == (len(y), 2)
+    assert list(model.feature_names_in_) == schema.features
+
+
+def test_metadata(split_project):
+    schema = Schema.load()
+    X, y, _ = read_split(stage.TRAIN, schema)
+    params = TrainParams(model="random_forest", class_weight="balanced")
+
+    meta = stage.metadata(params, schema, y)
+
+    assert meta["model"] == "random_forest"
+    assert meta["hyperparameters"] == params.random_forest.model_dump()
+    assert meta["class_weight"] == "balanced"
+    assert meta["features"] == {"numeric": schema.numeric, "categorical": schema.categorical}
+    assert meta["class_labels"] == {"0": "False", "1": "True"}
+    assert meta["train_rows"] == len(y) == 1600
+    assert meta["train_positive_rate"] == round(float(y.mean()), 4)
+    assert set(meta["versions"]) == {"package", "scikit-learn"}
+
+
+@pytest.mark.parametrize("family", ["logistic_regression", "random_forest", "hist_gradient_boosting"])
+def test_main(split_project, family):
+    set_train_params(split_project, model=family)
+
+    assert stage.main() == 0
+    first = (split_project / stage.MODEL).read_bytes()
+    assert stage.main() == 0
+
+    assert (split_project / stage.MODEL).read_bytes() == first, "the same inputs must give the same model bytes"
+    model = load_model(stage.MODEL)
+    assert (
+        type(model.named_steps["model"]).__name__
+        == {
+            "logistic_regression": "LogisticRegression",
+            "random_forest": "RandomForestClassifier",
+            "hist_gradient_boosting": "HistGradientBoostingClassifier",
+        }[family]
+    )
+    meta = json.loads((split_project / stage.METADATA).read_text(encoding="utf-8"))
+    assert meta["model"] == family
+    assert meta["seed"] == 42
+
+
+def test_main__seed_changes_the_model(split_project):
+    set_train_params(split_project, model="random_forest", seed=1)
+    stage.main()
+    first = (split_project / stage.MODEL).read_bytes()
+    set_train_params(split_project, seed=2)
+
+    stage.main()
+
+    assert (split_project / stage.MODEL).read_bytes() != first
+
+
+def test_main__no_training_data(write_params, demo_params, capsys):
+    write_params(**demo_params)
+
+    assert stage.main() == 2
+
+    assert capsys.readouterr().err == (
+        "error: train: 'data/validated/schema.json' not found; run `dvc repro` so the earlier stages produce it\n"
+    )
+
+
+def test_main__no_split(split_project, capsys):
+    (split_project / stage.TRAIN).unlink()
+
+    assert stage.main() == 2
+
+    assert capsys.readouterr().err == (
+        "error: train: 'data/split/train.parquet' not found; run `dvc repro` so the earlier stages produce it\n"
+    )
+    assert not (split_project / stage.MODEL).exists()
+
+
+def test_main__bad_params_keep_previous_model(split_project, capsys):
+    assert stage.main() == 0
+    before = (split_project / stage.MODEL).read_bytes()
+    set_train_params(split_project, model="xgboost")
+
+    assert stage.main() == 2
+
+    assert "error: train: params.yaml: train.model must be 'logistic_regression'" in capsys.readouterr().err
+    assert (split_project / stage.MODEL).read_bytes() == before
+    assert np.isfinite(load_model(stage.MODEL).predict_proba(read_split(stage.TRAIN, Schema.load())[0])).all()
+
+
+def test_train__same_model_on_any_number_of_threads(split_project, tmp_path):
+    """Machines with more cores must train the same bytes, or `dvc.lock` would differ between a laptop and CI."""
+    import sklearn.ensemble  # noqa: F401  (loads the OpenMP library, so the limits below apply to it)
+    from threadpoolctl import threadpool_limits
+
+    from mlci.model import save_model
+
+    schema = Schema.load()
+    X, y, _ = read_split(stage.TRAIN, schema)
+    for threads in (1, 2, 4):
+        with threadpool_limits(limits=threads):
+            save_model(stage.train(TrainParams(), schema, X, y), tmp_path / f"{threads}.skops")
+
+    first = (tmp_path / "1.skops").read_bytes()
+    assert (tmp_path / "2.skops").read_bytes() == first
+    assert (tmp_path / "4.skops").read_bytes() == first
