@@ -42,7 +42,11 @@ BAD_PARAMS = [
         "split:\n  test_size: a fifth\n", "split.test_size must be a valid number; got 'a fifth'.", id="wrong-type"
     ),
     pytest.param("demo:\n  n_rows: 1.5\n", "demo.n_rows must be a valid integer; got 1.5.", id="float-for-int"),
-    pytest.param("demo:\n  n_rows: '3000'\n", "demo.n_rows must be a valid integer; got '3000'.", id="quoted-number"),
+    pytest.param(
+        "demo:\n  n_rows: '3000'\n",
+        "demo.n_rows must be a valid integer; got '3000'; remove the quotes",
+        id="quoted-number",
+    ),
     pytest.param(
         "train:\n  hist_gradient_boosting:\n    early_stopping: 'on'\n",
         "train.hist_gradient_boosting.early_stopping must be a valid boolean; got 'on'.",
@@ -199,3 +203,11 @@ def test_train_cli__missing_params(tmp_path):
         2,
         "error: train: params.yaml not found; run from the project root, where params.yaml lives\n",
     )
+
+
+def test_load_params__exponent_without_dot_gets_a_hint(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  logistic_regression:\n    C: 1e-3\n", encoding="utf-8")
+
+    with pytest.raises(ParamsError, match=r"train\.logistic_regression\.C .*got '1e-3'; write it as a plain number"):
+        load_params(path)

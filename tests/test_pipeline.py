@@ -290,6 +290,10 @@ def _malformed_params(root):
         params.write("extra:\n  models: [random_forest\n")
 
 
+def _bad_threshold(root):
+    edit_params(root, {"evaluate.threshold": 1.5})  # only evaluate re-runs: DVC must not delete its last metrics
+
+
 def _unknown_model(root):
     edit_params(root, {"train.model": "xgboost"})
 
@@ -311,12 +315,23 @@ def _unknown_model(root):
         # DVC reads params.yaml itself (for `${data.source}` in dvc.yaml) before any stage runs: DVC's message.
         (_malformed_params, "ERROR: unable to read: 'params.yaml', YAML file structure is corrupted"),
         (
+            _bad_threshold,
+            "error: evaluate: params.yaml: evaluate.threshold must be less than 1; got 1.5.",
+        ),
+        (
             _unknown_model,
             "error: train: params.yaml: train.model must be 'logistic_regression', 'random_forest' or "
             "'hist_gradient_boosting'; got 'xgboost'.",
         ),
     ],
-    ids=["missing-data-file", "missing-target-column", "one-class-target", "malformed-params", "unknown-model"],
+    ids=[
+        "missing-data-file",
+        "missing-target-column",
+        "one-class-target",
+        "malformed-params",
+        "bad-threshold",
+        "unknown-model",
+    ],
 )
 def test_repro__bad_input(project, change, message):
     metrics = (project / METRICS).read_bytes()

@@ -190,7 +190,20 @@ def describe(error: Any) -> str:
         message = "must be" + message.removeprefix("Input should be")
     got = error.get("input")
     got_text = f"; got {got!r}" if not isinstance(got, dict) else ""
+    if isinstance(got, str) and _is_number(got):
+        if "e" in got.lower() and "." not in got:  # YAML 1.1 reads 1e-3 as text; 1.0e-3 or 0.001 is a number
+            got_text += "; write it as a plain number such as 0.001 or 1.0e-3 (YAML reads 1e-3 as text)"
+        else:
+            got_text += "; remove the quotes so YAML reads it as a number"
     return f"{key} {message}{got_text}."
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _section_of(loc: list[str]) -> type[BaseModel] | None:
