@@ -1,0 +1,81 @@
+"""Stand-in for the GitHub CLI: `gh api` for the few endpoints the comment workflow uses, against the fake GitHub.
+
+Supported: `gh api repos/O/R/pulls/N`, `gh api [--paginate] repos/O/R/issues/N/comments` (one JSON array per page,
+concatenated, as gh prints them), `gh api --method POST repos/O/R/issues/N/comments --input F` and
+`gh api --method PATCH repos/O/R/issues/comments/ID --input F`. Anything else fails, so a workflow that starts
+relying on something new shows up here. Needs GH_TOKEN, as gh does in Actions. Every call is recorded with the body.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, os.environ["STANDIN_LIB"])
+import github  # noqa: E402
+from standin import record  # noqa: E402
+
+
+def http_error(status: int, message: str) -> None:
+    print(json.dumps({"message": message, "status": str(status)}))
+    print(f"gh: {message} (HTTP {status})", file=sys.stderr)
+    sys.exit(1)
+
+
+def main(args: list[str]) -> None:
+    method, paginate, body_file, endpoint, rest = "GET", False, None, None, list(args[1:])
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("--method", "-X"):
+            method = rest.pop(0).upper()
+        elif arg == "--paginate":
+            paginate = True
+        elif arg == "--input":
+            body_file = rest.pop(0)
+        elif arg.startswith("-"):
+            record("gh", args=args, error="unsupported flag")
+            sys.exit(f"gh stand-in: unsupported flag {arg}")
+        else:
+            endpoint = arg
+    body = Path(body_file).read_text(encoding="utf-8") if body_file else None
+    record("gh", args=args, method=method, endpoint=endpoint, paginate=paginate, body=body)
+    if args[:1] != ["api"] or endpoint is None:
+        sys.exit(f"gh stand-in: only `gh api <endpoint>` is supported; got {args}")
+    if not os.environ.get("GH_TOKEN") and not os.environ.get("GITHUB_TOKEN"):
+        sys.exit(4)  # gh: "To use GitHub CLI in a GitHub Actions workflow, set the GH_TOKEN environment variable."
+
+    data = github.load()
+    match = re.fullmatch(r"repos/([^/]+/[^/]+)/(pulls/(\d+)|issues/(\d+)/comments|issues/comments/(\d+))", endpoint)
+    if match is None or match.group(1) != data["repository"]:
+        http_error(404, "Not Found")
+    pull, issue, comment_id = match.group(3), match.group(4), match.group(5)
+    if pull and method == "GET":
+        if pull not in data["pulls"]:
+            http_error(404, "Not Found")
+        print(json.dumps(data["pulls"][pull]))
+    elif issue and method == "GET":
+        comments = data["comments"].get(issue, [])
+        pages = [comments[i : i + github.PAGE] for i in range(0, len(comments), github.PAGE)] or [[]]
+        for page in pages if paginate else pages[:1]:
+            sys.stdout.write(json.dumps(page))
+        sys.stdout.write("\n")
+    elif issue and method == "POST":
+        comment = github.create_comment(data, issue, json.loads(body)["body"])
+        github.save(data)
+        print(json.dumps(comment))
+    elif comment_id and method == "PATCH":
+        comment = github.find_comment(data, int(comment_id))
+        if comment is None:
+            http_error(404, "Not Found")
+        comment["body"] = json.loads(body)["body"]
+        github.save(data)
+        print(json.dumps(comment))
+    else:
+        http_error(404, "Not Found")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

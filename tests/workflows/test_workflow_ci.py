@@ -1,0 +1,28 @@
+"""ci.yml through act: both jobs provision the interpreter once and run the project's own `make` targets in it."""
+
+from __future__ import annotations
+
+import pytest
+from actkit import REPOSITORY, Workspace
+
+pytestmark = pytest.mark.slow
+
+
+def test_ci_on_push__lints_and_tests_with_make(workspace: Workspace) -> None:
+    payload = {"ref": "refs/heads/main", "after": workspace.project.main_sha, "repository": {"full_name": REPOSITORY}}
+
+    # The whole suite would run act inside act: the test job runs the fast workflow checks instead.
+    run = workspace.act("push", "ci.yml", payload, env={"PYTEST_ADDOPTS": "tests/workflows/test_workflow_static.py"})
+
+    assert run.succeeded() and run.log.count("Job succeeded") == 2, run.tail(120)
+    installs = [call["args"] for call in run.calls_of("pip") if "-r" in call["args"]]
+    assert len(installs) == 2 and all("requirements-dev.txt" in args for args in installs), installs
+    for command in (
+        "ruff check src tests",
+        "zizmor --offline .github",
+        "check-jsonschema --builtin-schema",
+        "python -m pytest",
+    ):
+        assert command in run.log, f"`{command}` did not run"
+    assert "-m venv" not in run.log, "make must use the provisioned interpreter, not create .venv"
+    assert " passed" in run.log

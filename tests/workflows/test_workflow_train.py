@@ -1,0 +1,176 @@
+"""train.yml (and comment.yml after it) through act, on the small demo project.
+
+A push to main reproduces the pipeline, saves the DVC cache and pushes to the DVC remote; a pull request restores
+that cache, re-runs only what its change touches, uploads the report with its PR number and head commit, and fails
+when the quality gate fails, after the upload. Its report then becomes the pull request's one comment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+
+import pytest
+from actkit import MARKER, ActRun, PushedMain, Workspace, pull_request_event, workflow_run_event
+
+pytestmark = pytest.mark.slow
+
+
+def stage_outcomes(log: str) -> dict[str, str]:
+    """What `dvc repro` did with each stage (DVC 3.67's log lines)."""
+    patterns = {
+        "ran": r"Running stage '([\w-]+)'",
+        "unchanged": r"Stage '([\w-]+)' didn't change, skipping",
+        "restored": r"Stage '([\w-]+)' is cached - skipping run, checking out outputs",
+    }
+    return {stage: outcome for outcome, pattern in patterns.items() for stage in re.findall(pattern, log)}
+
+
+def step(run: ActRun, name: str) -> str | None:
+    """'success' or 'failure' for a workflow step that ran (by its `name:`), None for one that did not."""
+    if f"Success - Main {name} [" in run.log:
+        return "success"
+    if f"Failure - Main {name} [" in run.log:
+        return "failure"
+    return None
+
+
+def metrics_table(report: str) -> dict[str, dict[str, str]]:
+    """The report's metrics table: metric name (without its direction arrow) to its cells by column header."""
+    rows = [line for line in report.splitlines() if line.startswith("|")]
+    header = next(i for i, line in enumerate(rows) if "metric" in line and "base" in line and "head" in line)
+    names = [cell.strip() for cell in rows[header].strip("|").split("|")]
+    table = {}
+    for line in rows[header + 2 :]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) != len(names):
+            break
+        table[cells[0].split()[0]] = dict(zip(names, cells, strict=True))
+    return table
+
+
+def verdict(report: str) -> str:
+    return next(line for line in report.splitlines() if "Quality gate" in line)
+
+
+def test_push_to_main__reproduces_and_saves_the_dvc_cache(pushed_main: PushedMain) -> None:
+    run = pushed_main.run
+    assert run.succeeded(), run.tail()
+
+    setup = run.calls_of("setup-python")[0]["inputs"]
+    wanted = {"python-version": "3.11", "cache": "pip", "cache-dependency-path": "requirements*.txt"}
+    assert {key: setup[key] for key in wanted} == wanted
+    pip = [call["args"] for call in run.calls_of("pip")]
+    assert any("-r" in args and "requirements.txt" in args for args in pip), pip
+    assert any("-e" in args and "--no-deps" in args for args in pip), pip
+
+    restore = run.calls_of("cache/restore")[0]
+    assert restore["inputs"]["path"] == ".dvc/cache"
+    assert restore["inputs"]["key"].startswith("dvc-Linux-") and restore["matched"] is None
+    assert restore["inputs"]["restore-keys"].strip() == "dvc-Linux-"
+    assert stage_outcomes(run.log)["train"] == "ran", "an empty cache: the pipeline has to run"
+
+    (save,) = run.calls_of("cache/save")
+    assert save["inputs"]["key"] == restore["inputs"]["key"]
+    (entry,) = [json.loads(path.read_text()) for path in pushed_main.cache.glob("*.json")]
+    assert entry["key"] == save["inputs"]["key"]
+    with tarfile.open(entry["tar"]) as tar:
+        members = tar.getnames()
+    assert any(name.startswith(".dvc/cache/runs/") for name in members), "the run-cache is saved with the cache"
+    assert any(name.startswith(".dvc/cache/files/md5/") for name in members)
+
+    assert (pushed_main.remote / "runs").is_dir(), "main pushes the run-cache to the DVC remote"
+    assert any((pushed_main.remote / "files" / "md5").rglob("*")), "main pushes data and models to the DVC remote"
+    assert step(run, "Metrics to the job summary") == "success"
+    assert not run.calls_of("upload-artifact"), "a push makes no pull request report"
+
+
+def test_pull_request__reuses_mains_cache_reports_and_passes(
+    pushed_main: PushedMain, workspace: Workspace, fake_github
+) -> None:
+    """Given main's results and cache, a PR that changes the learning rate gets a report with the deltas."""
+    assert pushed_main.run.succeeded(), "the push to main has to run first: it fills the cache"
+    base = workspace.project.main_sha
+    head = workspace.commit("Learn faster", branch="feature", params=LEARNING_RATE)
+
+    run = workspace.act(
+        "pull_request",
+        "train.yml",
+        pull_request_event(7, base, head),
+        variables={"TRAIN_RUNNER": "mlci-gpu"},  # a label of the repository's own runner: taken for its own PRs
+        platforms={"mlci-gpu": "-self-hosted"},
+    )
+
+    assert run.succeeded(), run.tail()
+    restore = run.calls_of("cache/restore")[0]
+    assert restore["matched"] != restore["inputs"]["key"] and restore["matched"].startswith("dvc-Linux-"), (
+        "params.yaml changed, so main's cache is found through the restore key"
+    )
+    outcomes = stage_outcomes(run.log)
+    # The run-cache in main's cache restores the data stages (`validate` writes a `cache: false` output, which
+    # the run-cache does not hold, so it runs again, with the same result); the changed stages run.
+    assert [outcomes.get(stage) for stage in ("generate", "ingest", "split")] == ["restored"] * 3, outcomes
+    assert outcomes["train"] == outcomes["evaluate"] == "ran"
+    assert not run.calls_of("cache/save"), "pull requests never save the cache"
+
+    artifact = run.artifact("pr-report")
+    assert json.loads((artifact / "pr.json").read_text()) == {"pr_number": 7, "head_sha": head}
+    report = (artifact / "report.md").read_text(encoding="utf-8")
+    gate = json.loads((artifact / "gate.json").read_text())
+    assert report.startswith(MARKER) and len(report) < 65536
+    assert gate["passed"] is True and "Quality gate: passed" in verdict(report)
+    base_metrics = json.loads((workspace.repo / "reports/eval/metrics.json").read_text())
+    table = metrics_table(report)
+    for name in ("roc_auc", "average_precision"):
+        row = table[name]
+        assert float(row["base"]) == base_metrics[name]
+        delta = round(float(row["head"]) - float(row["base"]), 4)
+        assert delta != 0 and float(row["change"]) == pytest.approx(delta, abs=1e-9), row
+    assert "learning_rate" in report
+    assert step(run, "Write the report to the job summary") == "success"
+    assert step(run, "Quality gate") == "success"
+
+    # The comment workflow then posts that artifact as the pull request's comment.
+    fake_github(pulls={"7": {"number": 7, "head": {"sha": head}}}, comments={"7": [{"id": 1, "body": "Nice idea."}]})
+    comment = workspace.act("workflow_run", "comment.yml", workflow_run_event(run.run_id, head, 7, "success"))
+    assert comment.succeeded(), comment.tail()
+    (cml,) = comment.calls_of("cml")
+    assert cml["report"] == report
+    posted = [c for c in comment.github["comments"]["7"] if MARKER in c["body"]]
+    assert len(posted) == 1 and posted[0]["body"].startswith(report)
+
+
+def test_pull_request_from_a_fork__failing_gate_fails_after_the_upload(
+    pushed_main: PushedMain, workspace: Workspace
+) -> None:
+    """A fork's PR regresses past a tightened limit: its report is uploaded, then the job fails on the gate."""
+    base = workspace.project.main_sha
+    head = workspace.commit("Simpler model", branch="feature", params=REGRESSION)
+
+    run = workspace.act(
+        "pull_request",
+        "train.yml",
+        pull_request_event(8, base, head, head_repo="contributor/mlci"),
+        # Neither may apply to a fork's code: no self-hosted runner (act would skip a job on the unmapped label),
+        # and no remote (there are no credentials for a fork).
+        variables={"TRAIN_RUNNER": "mlci-gpu", "DVC_REMOTE_URL": str(pushed_main.remote)},
+    )
+
+    assert run.returncode != 0 and "Job failed" in run.log, run.tail()
+    assert "unsupported platform" not in run.log, "a fork's PR must run on ubuntu-latest"
+    assert "Pull request from a fork: no credentials here, so no DVC remote." in run.log
+    assert step(run, "Upload the report") == "success"
+    assert step(run, "Quality gate") == "failure"
+    artifact = run.artifact("pr-report")
+    gate = json.loads((artifact / "gate.json").read_text())
+    report = (artifact / "report.md").read_text(encoding="utf-8")
+    assert gate["passed"] is False and any("average_precision" in reason for reason in gate["reasons"])
+    assert "Quality gate: failed" in verdict(report)
+    assert json.loads((artifact / "pr.json").read_text()) == {"pr_number": 8, "head_sha": head}
+    assert "gate failed" in run.log
+
+
+LEARNING_RATE = {"train": {"hist_gradient_boosting": {"learning_rate": 0.2}}}
+# On the small demo set, logistic regression loses about 0.014 of average precision: past this limit.
+REGRESSION = {"train": {"model": "logistic_regression"}, "gate": {"max_regression": {"average_precision": 0.005}}}
