@@ -24,6 +24,7 @@ from mlci import cli
 from mlci.errors import DataError
 from mlci.metrics import HIGHER_IS_BETTER
 from mlci.params import GateParams, load_params
+from mlci.revisions import read_json_at, resolve_base
 
 METRICS = Path("reports/eval/metrics.json")
 EXIT_FAILED = 1
@@ -135,8 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     outcome: list[GateResult] = []
 
     def run() -> None:
-        from mlci.report import read_json_at, resolve_base  # git access, shared with the report
-
         gate = load_params().gate
         head = read_metrics()
         base = read_json_at(resolve_base(args.base), METRICS)
