@@ -1,0 +1,421 @@
+"""Time and measure the pipeline on the demo data at several sizes: `make bench` (`ROWS="10000 100000"` to choose).
+
+For each row count the project (tracked files and untracked ones git does not ignore) is copied into a fresh git
+repository in a temp folder, `demo.n_rows` is set there, and everything runs in that copy, never in the working tree:
+
+- `dvc repro`, end to end: wall time, and peak RSS of its process tree (the largest single process, from `wait4`);
+- each stage, read from that same run: DVC runs a stage's command as `$SHELL -c <cmd>` with `DVC_STAGE` set, so
+  `SHELL` points at a small timer that runs the real shell as its child and logs wall time and peak RSS. What is left
+  of the end-to-end time is DVC's own work: start-up, hashing, cache copies, `dvc.lock`;
+- a no-op `dvc repro` (a second one, nothing to run; median of 3);
+- the floor: the default model's bare `fit` + `predict_proba` on the same split, data already in memory, one process
+  (and the fit again on one OpenMP thread, for comparison with a stage that pins its threads).
+
+Prints Markdown (stdout; progress goes to stderr) and the targets with pass or fail. `--json PATH` saves the numbers.
+The copies are removed at the end, pass or fail, unless `--keep`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
+NOOP_RUNS = 3
+GIB = 1024**3
+MIB = 1024**2
+# The targets from the performance issue.
+MAX_FLOOR_RATIO_1M = 2.5
+MAX_PEAK_1M = 2 * GIB
+MAX_SECONDS_100K = 10.0
+MAX_NOOP_SECONDS = 1.5
+SHELL_OPTIONS = {"bash": ["--noprofile", "--norc"], "zsh": ["--no-rcs"]}  # what DVC passes to these shells
+STAGE_TIMER = '''#!{python} -IS
+"""Stands in for $SHELL while DVC runs a stage: runs the real shell, then logs wall time and peak RSS."""
+import os, sys, time
+start = time.time()
+pid = os.fork()
+if pid == 0:
+    os.execv({shell!r}, [{shell!r}, *{options!r}, *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+with open({log!r}, "a") as out:  # one repr()'d tuple a line: json would add 10 ms to every stage
+    out.write(repr((os.environ.get("DVC_STAGE", "?"), sys.argv[-1], start, time.time(), usage.ru_maxrss)) + "\\n")
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+'''
+FLOOR_FILES = ("data/validated/schema.json", "data/split/train.parquet", "data/split/test.parquet")
+COMMITTER = ("-c", "user.name=bench", "-c", "user.email=bench@localhost", "-c", "commit.gpgsign=false")
+RSS_UNIT = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in bytes on macOS, KiB elsewhere
+
+
+class BenchError(Exception):
+    """A step of the benchmark failed; the message says which and where its log is."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=list(DEFAULT_ROWS), help="demo row counts to run")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number to this JSON file")
+    parser.add_argument("--keep", action="store_true", help="keep the temp copies (their paths go to stderr)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)  # internal: time the floor in this project copy
+    args = parser.parse_args(argv)
+    if args.floor:
+        print(json.dumps(floor(args.floor)))
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so the copies are still removed
+    try:
+        results = [bench(rows, args.keep) for rows in sorted(set(args.rows))]
+    except BenchError as exc:
+        print(f"error: bench: {exc}", file=sys.stderr)
+        return 1
+    checks = targets(results)
+    print(render(results, checks))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "sizes": results, "targets": checks}, indent=2) + "\n")
+    return 1 if args.strict and any(check["pass"] is False for check in checks) else 0
+
+
+def bench(rows: int, keep: bool) -> dict:
+    """Copy the project, set `demo.n_rows`, and measure the pipeline there."""
+    work = Path(tempfile.mkdtemp(prefix=f"mlci-bench-{rows}-"))
+    try:
+        project = work / "project"
+        copy_project(project, rows)
+        stage_log = work / "stages.log"
+        env = environment(project, stage_timer(work / "stage-timer", stage_log))
+        overhead = timer_overhead(work, env)
+        dvc = [shutil.which("dvc", path=env["PATH"]) or "dvc", "repro"]
+
+        progress(rows, "dvc repro ...")
+        others = other_cpu()
+        started = time.time()
+        wall, peak = run(dvc, project, env, work / "dvc-repro.log")
+        ended = time.time()
+        stages = stage_times(stage_log)
+        progress(rows, f"dvc repro {wall:.1f} s; no-op dvc repro x{NOOP_RUNS} ...")
+        noop = [run(dvc, project, env, work / "dvc-noop.log")[0] for _ in range(NOOP_RUNS)]
+        if len(stage_times(stage_log)) != len(stages):
+            raise BenchError(f"the second `dvc repro` ran stages again; see {work / 'dvc-noop.log'}")
+        progress(rows, f"no-op {statistics.median(noop):.2f} s; floor (fit + predict_proba) ...")
+        floor_log = work / "floor.log"
+        _, floor_peak = run([sys.executable, str(Path(__file__).resolve()), "--floor", "."], project, env, floor_log)
+        bare = json.loads(floor_log.read_text().strip().splitlines()[-1])
+        others = other_cpu() - others
+        progress(rows, f"floor {bare['fit'] + bare['predict']:.1f} s")
+        starts = [stage["start"] for stage in stages] or [ended]
+        ends = [stage["end"] for stage in stages] or [started]
+        commands = sum(len(stage["cmd"]) for stage in stages)
+        for stage, next_start in zip(stages, [*starts[1:], ended + overhead], strict=True):
+            stage["dvc_after"] = next_start - overhead - stage["end"]  # saving its outputs, checking the next stage
+        return {
+            "rows": rows,
+            "end_to_end": wall - commands * overhead,  # as if DVC had started the real shell itself
+            "end_to_end_measured": wall,
+            "timer_overhead_per_command": overhead,
+            "peak_rss": peak,
+            "stages": stages,
+            "dvc": {
+                "total": wall - commands * overhead - sum(stage["wall"] for stage in stages),
+                "before_first_stage": starts[0] - started - overhead,
+                "between_stages": sum(start - end for start, end in zip(starts[1:], ends[:-1], strict=True))
+                - max(commands - 1, 0) * overhead,
+                "after_last_stage": ended - ends[-1],
+            },
+            "noop": noop,
+            "floor": {**bare, "total": bare["fit"] + bare["predict"], "peak_rss": floor_peak},
+            "other_cpu": others / (time.time() - started),
+        }
+    finally:
+        if keep:
+            progress(rows, f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def copy_project(dest: Path, rows: int) -> None:
+    """Copy what git would see (tracked + untracked, not ignored) into a fresh repository; set `demo.n_rows`."""
+    import yaml
+
+    listing = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in sorted(set(listing.split("\0")) - {""}):
+        source = ROOT / name
+        if source.is_symlink() or source.is_file():  # a tracked file deleted from the working tree is skipped
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name, follow_symlinks=False)
+    params_file = dest / "params.yaml"
+    params = yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}
+    params.setdefault("demo", {})["n_rows"] = rows
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    git(dest, "init", "--quiet")
+    git(dest, "add", "--all")
+    git(dest, *COMMITTER, "commit", "--quiet", "--no-verify", "--message", f"bench: demo.n_rows={rows}")
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if done.returncode:
+        raise BenchError(f"`git {' '.join(args)}` failed in {repo}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def real_shell() -> list[str]:
+    """The shell DVC would run stage commands with, and the options it would pass."""
+    shell = os.environ.get("SHELL") or "/bin/sh"
+    return [shell, *SHELL_OPTIONS.get(Path(shell).name.lower(), [])]
+
+
+def stage_timer(path: Path, log: Path) -> Path:
+    """Write the stand-in shell that logs each stage command's wall time and peak RSS to `log`."""
+    shell, *options = real_shell()
+    path.write_text(STAGE_TIMER.format(python=sys.executable, shell=shell, options=options, log=str(log)))
+    path.chmod(0o755)
+    return path
+
+
+def timer_overhead(work: Path, env: dict[str, str], runs: int = 7) -> float:
+    """Seconds the stage timer adds to each command (its own Python start-up): median over `runs` paired runs."""
+    timer = stage_timer(work / "calibration-timer", work / "calibration.log")
+    differences = []
+    for _ in range(runs):
+        elapsed = []
+        for cmd in ([str(timer), "-c", "true"], [*real_shell(), "-c", "true"]):
+            start = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True)
+            elapsed.append(time.perf_counter() - start)
+        differences.append(elapsed[0] - elapsed[1])
+    return max(statistics.median(differences), 0.0)
+
+
+def other_cpu() -> float:
+    """CPU seconds used so far by processes other than this one and its children (Linux; 0 elsewhere).
+
+    The difference across a measurement says how busy the machine was with other work: noise in the timings.
+    """
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    busy = (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    ours = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return busy - sum(usage.ru_utime + usage.ru_stime for usage in ours)
+
+
+def environment(project: Path, shell: Path) -> dict[str, str]:
+    """The environment `make repro` gives DVC, plus the stage timer as its shell."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # The venv's editable install points at the original checkout; the copy's own code must run instead.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
+    env.update(DVC_NO_ANALYTICS="1", ITERATIVE_DO_NOT_TRACK="1", SHELL=str(shell))
+    return env
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, int]:
+    """Run `cmd` with its output in `log`; return wall seconds and the peak RSS (bytes) of its largest process."""
+    with log.open("ab") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise BenchError(f"`{' '.join(cmd)}` exited with {proc.returncode} in {cwd}; its output ends:\n{tail}")
+    return wall, usage.ru_maxrss * RSS_UNIT
+
+
+def stage_times(log: Path) -> list[dict]:
+    """One entry per stage in the order DVC ran them (a stage with several commands adds up their times)."""
+    stages: dict[str, dict] = {}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        name, cmd, start, end, peak = ast.literal_eval(line)
+        stage = stages.setdefault(name, {"stage": name, "cmd": [], "wall": 0.0, "peak_rss": 0, "start": start})
+        stage["cmd"].append(cmd)
+        stage["wall"] += end - start
+        stage["peak_rss"] = max(stage["peak_rss"], peak * RSS_UNIT)
+        stage["end"] = end
+    return list(stages.values())
+
+
+def floor(project: Path) -> dict[str, float]:
+    """The default model's bare fit and predict_proba times on the project's split, data already in memory."""
+    import pyarrow.parquet as pq
+    from threadpoolctl import threadpool_limits
+
+    from mlci.model import build_pipeline
+    from mlci.params import TrainParams
+    from mlci.schema import Schema
+
+    os.chdir(project)
+    schema = Schema.load(FLOOR_FILES[0])
+    columns = [*schema.features, schema.target]
+    train, test = (pq.read_table(path, columns=columns).to_pandas() for path in FLOOR_FILES[1:])
+    X, y = train[schema.features], train[schema.target].to_numpy()
+    model, again = build_pipeline(TrainParams(), schema), build_pipeline(TrainParams(), schema)  # imports sklearn
+    start = time.perf_counter()
+    model.fit(X, y)
+    fitted = time.perf_counter()
+    model.predict_proba(test[schema.features])
+    predicted = time.perf_counter()
+    with threadpool_limits(limits=1):  # also on one thread: what a fit pinned to one thread for determinism costs
+        again.fit(X, y)
+    return {"fit": fitted - start, "predict": predicted - fitted, "fit_one_thread": time.perf_counter() - predicted}
+
+
+def targets(results: list[dict]) -> list[dict]:
+    """Each target of the performance issue with what was measured and whether it passes (None: not measured)."""
+    by_rows = {result["rows"]: result for result in results}
+    big, mid = by_rows.get(1_000_000), by_rows.get(100_000)
+    noop = max((statistics.median(result["noop"]) for result in results), default=None)
+    ratio = big and big["end_to_end"] / big["floor"]["total"]
+    scaling = big and mid and big["end_to_end"] / mid["end_to_end"]
+    return [
+        check("1M rows: end to end / floor", ratio, MAX_FLOOR_RATIO_1M, times),
+        check("1M rows: peak RSS of `dvc repro`", big and big["peak_rss"], MAX_PEAK_1M, gib),
+        check("100k rows: end to end", mid and mid["end_to_end"], MAX_SECONDS_100K, seconds),
+        check("no-op `dvc repro`, slowest size", noop, MAX_NOOP_SECONDS, seconds),
+        check("time growth 100k -> 1M rows (rows x10)", scaling, 10.0, times),
+    ]
+
+
+def check(name: str, value: float | None, limit: float, show) -> dict:
+    measured = value is not None
+    return {
+        "target": name,
+        "measured": value,
+        "limit": limit,
+        "wanted": f"<= {show(limit)}",
+        "shown": show(value) if measured else "not measured",
+        "pass": value <= limit if measured else None,
+    }
+
+
+def render(results: list[dict], checks: list[dict]) -> str:
+    """The results as Markdown: one column per size, then the targets."""
+    head = "| | " + " | ".join(f"{rows_label(r['rows'])} rows" for r in results) + " |"
+    lines = [f"Benchmark on {describe_machine()}.", "", head, "|---" * (len(results) + 1) + "|"]
+
+    def row(label: str, cell) -> None:
+        lines.append(f"| {label} | " + " | ".join(cell(result) for result in results) + " |")
+
+    names = list(dict.fromkeys(stage["stage"] for result in results for stage in result["stages"]))
+    for name in names:
+        row(f"`{name}`", lambda r, name=name: stage_cell(r, name))
+    row("DVC itself (start-up, hashing, cache, lock)", lambda r: seconds(r["dvc"]["total"]))
+    row("**`dvc repro`, end to end**", lambda r: f"**{seconds(r['end_to_end'])} · {mib(r['peak_rss'])}**")
+    row(f"no-op `dvc repro` (median of {NOOP_RUNS})", lambda r: seconds(statistics.median(r["noop"])))
+    row("floor: bare fit + predict_proba", lambda r: f"{seconds(r['floor']['fit'])} + {seconds(r['floor']['predict'])}")
+    row(
+        "floor, fit on one thread + predict_proba",
+        lambda r: seconds(r["floor"]["fit_one_thread"] + r["floor"]["predict"]),
+    )
+    row("end to end / floor", lambda r: f"{r['end_to_end'] / r['floor']['total']:.1f}x")
+    row("time outside fit / predict", lambda r: f"{1 - r['floor']['total'] / r['end_to_end']:.0%}")
+    previous = {id(b): a for a, b in zip(results, results[1:], strict=False)}
+    row("growth vs previous size (time, floor)", lambda r: growth(previous.get(id(r)), r))
+    row("other processes' CPU meanwhile (noise)", lambda r: f"{r['other_cpu']:.0%} of a CPU")
+    overhead = statistics.median(r["timer_overhead_per_command"] for r in results) * 1000
+    lines += [
+        "",
+        "Cells: wall time · peak RSS of the largest process. End to end leaves out the stage timer's own start-up "
+        f"(measured: {overhead:.0f} ms a stage).",
+        "",
+        "| target | measured | wanted | result |",
+        "|---|---|---|---|",
+    ]
+    verdict = {True: "pass", False: "**FAIL**", None: "-"}
+    lines += [f"| {c['target']} | {c['shown']} | {c['wanted']} | {verdict[c['pass']]} |" for c in checks]
+    return "\n".join(lines)
+
+
+def stage_cell(result: dict, name: str) -> str:
+    found = [stage for stage in result["stages"] if stage["stage"] == name]
+    return f"{seconds(found[0]['wall'])} · {mib(found[0]['peak_rss'])}" if found else "-"
+
+
+def growth(before: dict | None, after: dict) -> str:
+    if before is None:
+        return "-"
+    ratio = after["rows"] / before["rows"]
+    e2e = after["end_to_end"] / before["end_to_end"]
+    bare = after["floor"]["total"] / before["floor"]["total"]
+    return f"{times(e2e)}, {times(bare)} (rows {ratio:g}x)"
+
+
+def rows_label(rows: int) -> str:
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if rows >= size and rows % size == 0:
+            return f"{rows // size}{suffix}"
+    return str(rows)
+
+
+def seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def mib(value: float) -> str:
+    return f"{value / MIB:.0f} MiB"
+
+
+def times(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def gib(value: float) -> str:
+    return f"{value / GIB:.2f} GiB"
+
+
+def machine() -> dict:
+    versions = {}
+    for name in ("dvc", "scikit-learn", "pandas", "pyarrow", "numpy", "skops"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    commit = git(ROOT, "rev-parse", "--short", "HEAD").strip()
+    dirty = bool(git(ROOT, "--no-optional-locks", "status", "--porcelain", "--untracked-files=no").strip())
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "commit": commit + ("-dirty" if dirty else ""),
+        "date": time.strftime("%Y-%m-%d"),
+        "versions": versions,
+    }
+
+
+def describe_machine() -> str:
+    info = machine()
+    libraries = ", ".join(f"{name} {version}" for name, version in info["versions"].items() if version)
+    return (
+        f"{info['cpus']} CPUs, {info['platform']}, Python {info['python']}, {libraries}; "
+        f"commit {info['commit']}, {info['date']}"
+    )
+
+
+def progress(rows: int, message: str) -> None:
+    print(f"[{rows_label(rows)} rows] {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
