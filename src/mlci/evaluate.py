@@ -47,19 +47,23 @@ def importance(model, X, y, params: EvaluateParams) -> list[dict]:
     """Permutation importance (drop in ROC AUC) of each input column, on at most `importance_rows` test rows."""
     import numpy as np
     from sklearn.inspection import permutation_importance
+    from threadpoolctl import threadpool_limits
 
     rows = np.random.default_rng(params.seed).permutation(len(y))[: params.importance_rows]
     rows.sort()
     if len(np.unique(y[rows])) < 2:
         return []
-    result = permutation_importance(
-        model,
-        X.iloc[rows],
-        y[rows],
-        scoring="roc_auc",
-        n_repeats=params.importance_repeats,
-        random_state=params.seed,
-    )
+    # Dozens of predictions on a few thousand rows: OpenMP threads add little here, and stall badly (30 s instead
+    # of 1 s) when other processes hold the cores, as on a busy CI runner.
+    with threadpool_limits(limits=1):
+        result = permutation_importance(
+            model,
+            X.iloc[rows],
+            y[rows],
+            scoring="roc_auc",
+            n_repeats=params.importance_repeats,
+            random_state=params.seed,
+        )
     found = [
         {"feature": name, "importance": round(float(mean), DIGITS), "std": round(float(std), DIGITS)}
         for name, mean, std in zip(X.columns, result.importances_mean, result.importances_std, strict=True)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlci.io import require
+from mlci.io import read_parquet, require
 from mlci.schema import Schema
 
 
 def read_split(path: Path | str, schema: Schema, extra: tuple[str, ...] = ()):
     """Return (X, y, extras) for a split: X a DataFrame of the schema's features in schema order."""
-    import pyarrow.parquet as pq
-
     path = require(path)
     columns = [*schema.features, schema.target, *[c for c in extra if c and c not in schema.features]]
-    frame = pq.read_table(path, columns=columns).to_pandas()
+    frame = read_parquet(path, columns=columns).to_pandas()
     return frame[schema.features], frame[schema.target].to_numpy(), frame

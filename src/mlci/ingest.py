@@ -58,9 +58,9 @@ def _read_csv(path: Path):
 
 
 def _read_parquet(path: Path):
-    import pyarrow.parquet as pq
+    from mlci.io import read_parquet
 
-    return pq.read_table(path)
+    return read_parquet(path)
 
 
 def _plain_types(table):

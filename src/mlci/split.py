@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mlci import cli
 from mlci.errors import DataError
-from mlci.io import require, write_parquet
+from mlci.io import read_parquet, require, write_parquet
 from mlci.params import SplitParams, load_params
 from mlci.schema import SCHEMA_FILE, Schema
 
@@ -61,11 +61,10 @@ def main() -> int:
     def stage() -> None:
         import numpy as np
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         params = load_params().split
         schema = Schema.load(SCHEMA_FILE)
-        table = pq.read_table(require(INPUT))
+        table = read_parquet(require(INPUT))
         target = table.column(schema.target).to_numpy()
         times = None
         if schema.time_column is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from mlci import cli
 from mlci.errors import DataError
-from mlci.io import require, write_json, write_parquet
+from mlci.io import read_parquet, require, write_json, write_parquet
 from mlci.params import DataParams, ValidateParams, load_params
 from mlci.schema import SCHEMA_FILE, Schema
 
@@ -253,10 +253,8 @@ def _profile(validated, schema: Schema, raw_columns: int, duplicate_rate: float)
 
 def main() -> int:
     def stage() -> None:
-        import pyarrow.parquet as pq
-
         params = load_params()
-        validated, schema, profile = validate(pq.read_table(require(INPUT)), params.data, params.validate_)
+        validated, schema, profile = validate(read_parquet(require(INPUT)), params.data, params.validate_)
         write_parquet(OUTPUT, validated)
         schema.save(SCHEMA_FILE)
         write_json(PROFILE, profile)
