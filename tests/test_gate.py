@@ -17,24 +17,9 @@ import yaml
 from mlci import gate
 from mlci.gate import check
 from mlci.params import GateParams
-
-FIXTURES = Path(__file__).parent / "fixtures" / "report"
-BASE = json.loads((FIXTURES / "base/reports/eval/metrics.json").read_text())
-HEAD = json.loads((FIXTURES / "head/reports/eval/metrics.json").read_text())
-# The gate section of the project's params.yaml when the fixtures were made.
-PROJECT_GATE = GateParams(
-    floors={"roc_auc": 0.8, "average_precision": 0.3},
-    max_regression={"roc_auc": 0.01, "average_precision": 0.02},
-    noise_tolerance=0.002,
-)
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+from report_fixtures import BASE_METRICS as BASE
+from report_fixtures import GIT_ENV, PROJECT_GATE
+from report_fixtures import HEAD_METRICS as HEAD
 
 
 def test_check__regression_beyond_tolerance_fails():

@@ -21,29 +21,16 @@ import yaml
 
 from mlci import report
 from mlci.gate import check
-from mlci.params import GateParams
 from mlci.render import COMMENT_LIMIT, FIX_COMMAND, MARKER, fit, render
 from mlci.report import Change, LockStatus, ReportData, changed_params, read_outputs, split_metrics_diff
+from report_fixtures import FIXTURES, GIT_ENV
+from report_fixtures import PROJECT_GATE as GATE
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures" / "report"
 METRICS_DIFF = json.loads((FIXTURES / "dvc/metrics_diff.json").read_text())
 PARAMS_DIFF = json.loads((FIXTURES / "dvc/params_diff.json").read_text())
-GATE = GateParams(
-    floors={"roc_auc": 0.8, "average_precision": 0.3},
-    max_regression={"roc_auc": 0.01, "average_precision": 0.02},
-    noise_tolerance=0.002,
-)
 BASE_SHA = "11ca687b2c09527b881eb8b04db9415a7a014137"  # the commit of the base run when the fixtures were made
 HEAD_SHA = "5e0f3d2c8a4b19e7f6a0c3d2b1e4f5a6978c0d1e"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 
 
 def _read_fixture(side: str, path: Path):
