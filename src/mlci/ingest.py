@@ -42,8 +42,8 @@ def read_source(source: str):
         ) from exc
     if table.num_rows == 0:
         raise DataError(f"data file {source!r} has columns but no rows; add data or point data.source elsewhere")
-    binary = [field.name for field in table.schema if kind == "csv" and pa.types.is_binary(field.type)]
-    if binary:
+    binary = [field.name for field in table.schema if pa.types.is_binary(field.type)]
+    if kind == "csv" and binary:
         raise DataError(
             f"cannot read {source!r} as CSV: column {binary[0]!r} is not UTF-8 text; save the file as UTF-8"
         )

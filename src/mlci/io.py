@@ -70,8 +70,8 @@ def write_with(path: Path | str, writer: Callable[[Path], None]) -> None:
 def read_parquet(path: Path | str, columns: list[str] | None = None) -> Any:
     """Read one Parquet file into a pyarrow Table.
 
-    Through `pq.ParquetFile`, not `pq.read_table`: the latter imports `pyarrow.dataset`, which imports pandas (0.3 s)
-    in stages that need neither.
+    Through `pq.ParquetFile`, not `pq.read_table`: the latter imports `pyarrow.dataset`, and with it pandas (0.3 s),
+    which `ingest` otherwise never loads.
     """
     import pyarrow.parquet as pq
 

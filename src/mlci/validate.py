@@ -5,7 +5,8 @@ Reads `data/raw/data.parquet` and the `data` and `validate` params. Writes
 - `data/validated/schema.json`: which column plays which role (read by `split`, `train`, `evaluate`);
 - `reports/data_profile.json` (git-tracked): rows, positive rate, null rates, feature lists.
 
-Works on Arrow tables (no pandas import), so this stage costs well under a second even at a million rows.
+Works on Arrow tables with pyarrow.compute (no DataFrames, no scikit-learn), so this stage costs about a second
+even at a million rows.
 """
 
 from __future__ import annotations
