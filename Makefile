@@ -49,10 +49,10 @@ lint-workflows: setup-dev  ## zizmor and the GitHub workflow/action/dependabot s
 	check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 report: setup  ## render the pull-request report comparing the workspace with BASE (default: merge-base with main)
-	python -m mlci.report $(if $(BASE),--base $(BASE))
+	python -m mlci.review.report $(if $(BASE),--base $(BASE))
 
 gate: setup  ## check the quality gate against BASE (default: merge-base with main); non-zero exit when it fails
-	python -m mlci.gate $(if $(BASE),--base $(BASE))
+	python -m mlci.core.gate $(if $(BASE),--base $(BASE))
 
 bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="10000 100000 1000000 10000000" for more)
 	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS))

@@ -62,7 +62,7 @@ def demo_params() -> dict:
 @pytest.fixture(scope="session")
 def demo_split_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder where generate, ingest, validate and split have run on 2,000 demo rows (built once per session)."""
-    from mlci import generate, ingest, split, validate
+    from mlci.stages import generate, ingest, split, validate
 
     root = tmp_path_factory.mktemp("demo-split")
     dump_params(root / "params.yaml", DEMO_PARAMS)

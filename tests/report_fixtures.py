@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from mlci.params import GateParams
+from mlci.core.params import GateParams
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 BASE_METRICS = json.loads((FIXTURES / "base/reports/eval/metrics.json").read_text())

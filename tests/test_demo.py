@@ -1,4 +1,4 @@
-"""The synthetic card-transaction data (`mlci.demo`) and the `generate` stage that writes it."""
+"""The synthetic card-transaction data (`mlci.stages.demo`) and the `generate` stage that writes it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlci import demo, generate
-from mlci.params import DataParams, DemoParams, SplitParams, TrainParams, ValidateParams
+from mlci.core.params import DataParams, DemoParams, SplitParams, TrainParams, ValidateParams
+from mlci.stages import demo, generate
 
 
 def table(n_rows: int, seed: int = 42, season: str = "normal") -> pa.Table:
@@ -96,10 +96,10 @@ def test_generate__holiday_shifts_the_distribution():
 
 def test_generate__default_model_auc():
     """The demo is learnable but not trivial: the default model scores a ROC AUC near 0.9 on 30k rows."""
-    from mlci.metrics import scores
-    from mlci.split import split_indices
-    from mlci.train import train
-    from mlci.validate import validate
+    from mlci.core.metrics import scores
+    from mlci.stages.split import split_indices
+    from mlci.stages.train import train
+    from mlci.stages.validate import validate
 
     data = DataParams(time_column="timestamp", id_column="transaction_id", segment_column="channel")
     validated, schema, _ = validate(table(30_000, seed=11), data, ValidateParams())

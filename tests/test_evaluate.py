@@ -8,12 +8,12 @@ import stat
 import pytest
 import yaml
 
-from mlci import evaluate as stage
-from mlci import train
-from mlci.frames import read_split
-from mlci.model import load_model
-from mlci.params import EvaluateParams
-from mlci.schema import Schema
+from mlci.core.frames import read_split
+from mlci.core.model import load_model
+from mlci.core.params import EvaluateParams
+from mlci.core.schema import Schema
+from mlci.stages import evaluate as stage
+from mlci.stages import train
 
 OUTPUTS = [
     "metrics.json",

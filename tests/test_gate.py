@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlci import gate
-from mlci.gate import check
-from mlci.params import GateParams
+from mlci.core import gate
+from mlci.core.gate import check
+from mlci.core.params import GateParams
 from report_fixtures import BASE_METRICS as BASE
 from report_fixtures import GIT_ENV, PROJECT_GATE
 from report_fixtures import HEAD_METRICS as HEAD

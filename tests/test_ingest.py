@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlci import ingest
-from mlci.errors import DataError
-from mlci.io import atomic_path, write_json
+from mlci.core.errors import DataError
+from mlci.core.io import atomic_path, write_json
+from mlci.stages import ingest
 
 MIXED_CSV = """id,amount,plan,score,active,signup,churned
 1,10.5,basic,,true,2026-01-02,yes

@@ -1,12 +1,12 @@
-"""Metric and curve computations (`mlci.metrics`): known values, bounded sizes, and the right monotonicity."""
+"""Metric and curve computations (`mlci.core.metrics`): known values, bounded sizes, and the right monotonicity."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mlci.metrics import (
-    HIGHER_IS_BETTER,
+from mlci.core.metric_names import HIGHER_IS_BETTER
+from mlci.core.metrics import (
     calibration_points,
     confusion_counts,
     pr_points,

@@ -10,10 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from mlci.errors import ModelError
-from mlci.model import build_pipeline, canonical_skops, load_model, save_model
-from mlci.params import TrainParams
-from mlci.schema import Schema
+from mlci.core.errors import ModelError
+from mlci.core.model import build_pipeline, canonical_skops, load_model, save_model
+from mlci.core.params import TrainParams
+from mlci.core.schema import Schema
 
 FAMILIES = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
 SCHEMA = Schema(target="y", numeric=["amount", "age"], categorical=["plan", "region"])

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mlci import train
-from mlci.errors import ParamsError
-from mlci.params import Params, load_params
+from mlci.core.errors import ParamsError
+from mlci.core.params import Params, load_params
+from mlci.stages import train
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -182,7 +182,7 @@ def test_train_cli__bad_params(tmp_path, text, message):
     (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
 
     done = subprocess.run(
-        [sys.executable, "-m", "mlci.train"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "mlci.stages.train"], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
 
     assert done.returncode == 2
@@ -196,7 +196,7 @@ def test_train_cli__bad_params(tmp_path, text, message):
 @pytest.mark.slow
 def test_train_cli__missing_params(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "mlci.train"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "mlci.stages.train"], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
 
     assert (done.returncode, done.stderr) == (

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlci import report
-from mlci.gate import check
-from mlci.render import COMMENT_LIMIT, FIX_COMMAND, MARKER, fit, render
-from mlci.report import Change, LockStatus, ReportData, changed_params, read_outputs, split_metrics_diff
+from mlci.core.gate import check
+from mlci.review import report
+from mlci.review.render import COMMENT_LIMIT, FIX_COMMAND, MARKER, fit, render
+from mlci.review.report import Change, LockStatus, ReportData, changed_params, read_outputs, split_metrics_diff
 from report_fixtures import FIXTURES, GIT_ENV
 from report_fixtures import PROJECT_GATE as GATE
 
@@ -328,7 +328,7 @@ def test_end_to_end__two_commits(tmp_path):
     base = run("git", "rev-parse", "HEAD").stdout.strip()
 
     # The first run has no baseline, and its lock was committed with it.
-    run("python", "-m", "mlci.report", "--base", empty, "--out", "first", "--no-png")
+    run("python", "-m", "mlci.review.report", "--base", empty, "--out", "first", "--no-png")
     first = (root / "first/report.md").read_text()
     assert "**No baseline yet:**" in first
     assert "The committed `dvc.lock` matches the reproduced pipeline." in first
@@ -337,7 +337,9 @@ def test_end_to_end__two_commits(tmp_path):
     set_params(train={"model": "logistic_regression"})
     run("git", "commit", "-q", "-am", "try logistic regression")
     run("dvc", "repro", "--quiet")
-    done = run("python", "-m", "mlci.report", "--base", base, "--duration", "61", "--run-url", "https://ci/run/7")
+    done = run(
+        "python", "-m", "mlci.review.report", "--base", base, "--duration", "61", "--run-url", "https://ci/run/7"
+    )
 
     # Then: deltas are the head's metrics minus the base's, the verdict agrees with the gate, and the lock is stale.
     assert done.stdout.strip() == str(Path("report/report.md"))
@@ -357,7 +359,7 @@ def test_end_to_end__two_commits(tmp_path):
     assert [block.count("\n    line [") for block in mermaid_blocks(text)] == [2, 2]
     assert "pipeline run 1m 01s · [workflow run](https://ci/run/7)" in text
     verdict = json.loads((root / "report/gate.json").read_text())
-    gate = run("python", "-m", "mlci.gate", "--base", base, check=False)
+    gate = run("python", "-m", "mlci.core.gate", "--base", base, check=False)
     assert gate.returncode == (0 if verdict["passed"] else 1), gate.stdout + gate.stderr
     assert text.splitlines()[3].startswith(
         "**Quality gate: passed.**" if verdict["passed"] else "**Quality gate: failed.**"
@@ -367,7 +369,7 @@ def test_end_to_end__two_commits(tmp_path):
     # And once the fix is committed, the lock matches.
     run("git", "add", "dvc.lock", "reports")
     run("git", "commit", "-q", "-m", "lock")
-    run("python", "-m", "mlci.report", "--base", base, "--no-png")
+    run("python", "-m", "mlci.review.report", "--base", base, "--no-png")
     assert "The committed `dvc.lock` matches the reproduced pipeline." in (root / "report/report.md").read_text()
 
 

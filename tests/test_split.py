@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlci import split as stage
-from mlci import validate
-from mlci.errors import DataError
-from mlci.params import SplitParams
-from mlci.split import check_classes, split_indices
+from mlci.core.errors import DataError
+from mlci.core.params import SplitParams
+from mlci.stages import split as stage
+from mlci.stages import validate
+from mlci.stages.split import check_classes, split_indices
 
 
 def test_split_indices__time_based():

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import yaml
 
-from mlci import train as stage
-from mlci.frames import read_split
-from mlci.model import load_model
-from mlci.params import TrainParams
-from mlci.schema import Schema
+from mlci.core.frames import read_split
+from mlci.core.model import load_model
+from mlci.core.params import TrainParams
+from mlci.core.schema import Schema
+from mlci.stages import train as stage
 
 
 def set_train_params(root, **changes) -> None:
@@ -120,7 +120,7 @@ def test_train__same_model_on_any_number_of_threads(split_project, tmp_path):
     import sklearn.ensemble  # noqa: F401  (loads the OpenMP library, so the limits below apply to it)
     from threadpoolctl import threadpool_limits
 
-    from mlci.model import save_model
+    from mlci.core.model import save_model
 
     schema = Schema.load()
     X, y, _ = read_split(stage.TRAIN, schema)

@@ -8,11 +8,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlci import validate as stage
-from mlci.errors import DataError
-from mlci.params import DataParams, ValidateParams
-from mlci.schema import Schema
-from mlci.validate import validate
+from mlci.core.errors import DataError
+from mlci.core.params import DataParams, ValidateParams
+from mlci.core.schema import Schema
+from mlci.stages import validate as stage
+from mlci.stages.validate import validate
 
 N = 40
 CHECKS = ValidateParams(min_rows=10)

@@ -11,18 +11,17 @@ even at a million rows.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from mlci import cli
-from mlci.errors import DataError
-from mlci.io import read_parquet, require, write_json, write_parquet
-from mlci.params import DataParams, ValidateParams, load_params
-from mlci.schema import SCHEMA_FILE, Schema
+from mlci.core import cli, paths
+from mlci.core.errors import DataError
+from mlci.core.io import read_parquet, require, write_json, write_parquet
+from mlci.core.params import DataParams, ValidateParams, load_params
+from mlci.core.schema import SCHEMA_FILE, Schema
 
-INPUT = Path("data/raw/data.parquet")
-OUTPUT = Path("data/validated/data.parquet")
-PROFILE = Path("reports/data_profile.json")
+INPUT = paths.RAW
+OUTPUT = paths.VALIDATED
+PROFILE = paths.PROFILE
 TRUE_WORDS = {"1", "true", "t", "yes", "y"}
 FALSE_WORDS = {"0", "false", "f", "no", "n"}
 

@@ -12,9 +12,11 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mlci.errors import ParamsError
+from mlci.core import paths
+from mlci.core.errors import ParamsError
+from mlci.core.metric_names import MetricName
 
-PARAMS_FILE = Path("params.yaml")
+PARAMS_FILE = paths.PARAMS
 ModelName = Literal["logistic_regression", "random_forest", "hist_gradient_boosting"]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
@@ -35,7 +37,7 @@ class DemoParams(Section):
 class DataParams(Section):
     """Where the data comes from and what its columns mean (`ingest`, `validate`)."""
 
-    source: str = "data/demo/transactions.parquet"
+    source: str = str(paths.DEMO_DATA)
     target: str = "is_fraud"
     positive_label: str | int | bool | None = None
     time_column: str | None = None
@@ -119,7 +121,7 @@ class EvaluateParams(Section):
     seed: Seed = 42
 
 
-GateMetric = Literal["roc_auc", "average_precision", "precision", "recall", "f1", "log_loss", "brier"]
+GateMetric = MetricName
 
 
 class GateParams(Section):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from mlci.errors import PipelineError
+from mlci.core.errors import PipelineError
 
 EXIT_USER_ERROR = 2
 

@@ -10,15 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 DIGITS = 4
-HIGHER_IS_BETTER = {
-    "roc_auc": True,
-    "average_precision": True,
-    "precision": True,
-    "recall": True,
-    "f1": True,
-    "log_loss": False,
-    "brier": False,
-}
 
 
 def scores(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:

@@ -1,8 +1,8 @@
 """The PR report as Markdown that GitHub shows without any image host: tables, Mermaid charts, one verdict line.
 
-Pure: takes the `ReportData` that `mlci.report` gathered from git and DVC, returns text, touches no file. `render`
-gives the full report; `fit` shortens it below GitHub's comment limit, trimming the least important sections first,
-and ends it with a pointer to the full report in the workflow artifact.
+Pure: takes the `ReportData` that `mlci.review.report` gathered from git and DVC, returns text, touches no file.
+`render` gives the full report; `fit` shortens it below GitHub's comment limit, trimming the least important sections
+first, and ends it with a pointer to the full report in the workflow artifact.
 """
 
 from __future__ import annotations
@@ -11,19 +11,18 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlci import charts
-from mlci.metrics import HIGHER_IS_BETTER
+from mlci.core.metric_names import HIGHER_IS_BETTER, SEGMENT_METRICS
+from mlci.review import charts
 
 if TYPE_CHECKING:
-    from mlci.gate import GateResult
-    from mlci.report import Change, LockStatus, ReportData
+    from mlci.core.gate import GateResult
+    from mlci.review.data import Change, LockStatus, ReportData
 
 MARKER = "<!-- mlci:pr-report -->"
 COMMENT_LIMIT = 65_536  # GitHub rejects longer comment bodies
 MAX_CHARS = COMMENT_LIMIT - 1_536  # room for what a poster adds (CML appends a watermark)
 FIX_COMMAND = "dvc repro && git add dvc.lock reports && git commit"
 FULL_REPORT = "full-report.md"
-SEGMENT_METRICS = ("roc_auc", "average_precision", "f1")
 TOP_FEATURES = 10
 KEEP = 100  # priority of the parts never shortened: heading, verdict, footer
 

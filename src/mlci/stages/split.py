@@ -7,17 +7,15 @@ as in production); without one, the split is stratified by the target and seeded
 
 from __future__ import annotations
 
-from pathlib import Path
+from mlci.core import cli, paths
+from mlci.core.errors import DataError
+from mlci.core.io import read_parquet, require, write_parquet
+from mlci.core.params import SplitParams, load_params
+from mlci.core.schema import SCHEMA_FILE, Schema
 
-from mlci import cli
-from mlci.errors import DataError
-from mlci.io import read_parquet, require, write_parquet
-from mlci.params import SplitParams, load_params
-from mlci.schema import SCHEMA_FILE, Schema
-
-INPUT = Path("data/validated/data.parquet")
-TRAIN = Path("data/split/train.parquet")
-TEST = Path("data/split/test.parquet")
+INPUT = paths.VALIDATED
+TRAIN = paths.TRAIN_SPLIT
+TEST = paths.TEST_SPLIT
 
 
 def split_indices(target, times, params: SplitParams):

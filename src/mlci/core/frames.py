@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlci.io import read_parquet, require
-from mlci.schema import Schema
+from mlci.core.io import read_parquet, require
+from mlci.core.schema import Schema
 
 
 def read_split(path: Path | str, schema: Schema, extra: tuple[str, ...] = ()):

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mlci.io import read_json, require, write_json
+from mlci.core import paths
+from mlci.core.io import read_json, require, write_json
 
-SCHEMA_FILE = Path("data/validated/schema.json")
+SCHEMA_FILE = paths.SCHEMA
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The quality gate: may this model replace the base branch's?
 
 Reads the `gate` params, the workspace's `reports/eval/metrics.json` and the same file at the base revision
-(git-tracked, so no DVC remote is needed). Writes nothing. `python -m mlci.gate [--base REV]` prints one line and
+(git-tracked, so no DVC remote is needed). Writes nothing. `python -m mlci.core.gate [--base REV]` prints one line and
 exits 0 when the gate passes, prints the reasons and exits 1 when it fails, and exits 2 on a user error (an unknown
 revision, no metrics yet).
 
@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from mlci import cli
-from mlci.errors import DataError
-from mlci.metrics import HIGHER_IS_BETTER
-from mlci.params import GateParams, load_params
-from mlci.revisions import read_json_at, resolve_base
+from mlci.core import cli, paths
+from mlci.core.errors import DataError
+from mlci.core.metric_names import HIGHER_IS_BETTER
+from mlci.core.params import GateParams, load_params
+from mlci.core.revisions import read_json_at, resolve_base
 
-METRICS = Path("reports/eval/metrics.json")
+METRICS = paths.METRICS
 EXIT_FAILED = 1
 # Metrics are rounded to 4 digits at the source; rounding differences to 9 removes float noise such as
 # 0.2587 - 0.2387 = 0.020000000000000018, which must not fail a limit of 0.02.
@@ -128,7 +128,7 @@ def read_metrics(path: Path = METRICS) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlci.gate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m mlci.core.gate", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--base", metavar="REV", help="revision to compare with (default: merge-base of HEAD and main or origin/main)"
     )

@@ -6,18 +6,17 @@ Reads `data/split/train.parquet`, `data/validated/schema.json` and the `train` p
 
 from __future__ import annotations
 
-from pathlib import Path
+from mlci import __version__
+from mlci.core import cli, paths
+from mlci.core.frames import read_split
+from mlci.core.io import write_json
+from mlci.core.model import build_pipeline, save_model
+from mlci.core.params import TrainParams, load_params
+from mlci.core.schema import SCHEMA_FILE, Schema
 
-from mlci import __version__, cli
-from mlci.frames import read_split
-from mlci.io import write_json
-from mlci.model import build_pipeline, save_model
-from mlci.params import TrainParams, load_params
-from mlci.schema import SCHEMA_FILE, Schema
-
-TRAIN = Path("data/split/train.parquet")
-MODEL = Path("models/model.skops")
-METADATA = Path("models/metadata.json")
+TRAIN = paths.TRAIN_SPLIT
+MODEL = paths.MODEL
+METADATA = paths.MODEL_METADATA
 
 
 def train(params: TrainParams, schema: Schema, X, y):

@@ -8,7 +8,8 @@ committed `dvc.lock` and the `gate` params. Writes into `--out` (default `report
 - `gate.json`: the quality-gate verdict and its checks;
 - `roc.png`, `precision_recall.png`, `calibration.png`, `feature_importance.png`: base vs head.
 
-`python -m mlci.report [--base REV]` compares with REV, by default the merge-base of HEAD and `main` (or `origin/main`).
+`python -m mlci.review.report [--base REV]` compares with REV, by default the merge-base of HEAD and `main` (or
+`origin/main`).
 """
 
 from __future__ import annotations
@@ -17,81 +18,24 @@ import argparse
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mlci import cli
-from mlci.errors import DataError
-from mlci.gate import METRICS, GateResult, check, read_metrics, to_json
-from mlci.params import load_params
-from mlci.render import FULL_REPORT, MARKER, fit, render
-from mlci.revisions import dvc_json, head, read_at, read_json_at, resolve_base
+from mlci.core import cli, paths
+from mlci.core.errors import DataError
+from mlci.core.gate import METRICS, check, read_metrics, to_json
+from mlci.core.params import load_params
+from mlci.core.revisions import dvc_json, head, read_at, read_json_at, resolve_base
+from mlci.review.data import Change, LockStatus, Outputs, ReportData
+from mlci.review.render import FULL_REPORT, MARKER, fit, render
 
 __all__ = ["MARKER", "Change", "LockStatus", "Outputs", "ReportData", "gather", "write"]
 
-SEGMENTS = Path("reports/eval/segments.json")
-PLOTS = Path("reports/eval/plots")
-PROFILE = Path("reports/data_profile.json")
-LOCK = Path("dvc.lock")
+SEGMENTS = paths.SEGMENTS
+PROFILE = paths.PROFILE
+LOCK = paths.LOCK
 OUT = Path("report")
-
-
-@dataclass(frozen=True)
-class Change:
-    """A value at the base (`old`) and in the workspace (`new`); None where it does not exist."""
-
-    old: Any
-    new: Any
-
-
-@dataclass(frozen=True)
-class LockStatus:
-    """Whether the committed `dvc.lock` describes what the workspace holds.
-
-    `stale`: stages whose entry in the workspace's `dvc.lock` (written by the last `dvc repro`) differs from HEAD's;
-    `unreproduced`: what `dvc status` reports as changed since that `dvc repro`.
-    """
-
-    committed: bool = True
-    stale: list[str] = field(default_factory=list)
-    unreproduced: list[str] = field(default_factory=list)
-
-    @property
-    def matches(self) -> bool:
-        return self.committed and not self.stale and not self.unreproduced
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """One revision's plot data and data profile, as `evaluate` and `validate` wrote them (empty when absent)."""
-
-    roc: list[dict] = field(default_factory=list)
-    precision_recall: list[dict] = field(default_factory=list)
-    calibration: list[dict] = field(default_factory=list)
-    confusion: list[dict] = field(default_factory=list)
-    importance: list[dict] = field(default_factory=list)
-    profile: dict | None = None
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything the report shows. `base` is None when the base revision has no metrics yet (a first PR)."""
-
-    metrics: dict[str, Change]
-    segments: dict[str, dict[str, Change]]
-    params: dict[str, Change]
-    head: Outputs
-    base: Outputs | None
-    gate: GateResult
-    lock: LockStatus
-    noise_tolerance: float
-    base_sha: str
-    head_sha: str
-    head_dirty: bool = False
-    duration: float | None = None
-    run_url: str | None = None
 
 
 def gather(base: str | None = None, duration: float | None = None, run_url: str | None = None) -> ReportData:
@@ -143,17 +87,17 @@ def changed_params(diff: dict) -> dict[str, Change]:
 def read_outputs(read: Callable[[Path], Any]) -> Outputs:
     """One revision's plot data and profile; `read(path)` returns parsed JSON or None when the file is absent."""
 
-    def records(name: str, key: str) -> list[dict]:
-        content = read(PLOTS / name)
+    def records(path: Path, key: str) -> list[dict]:
+        content = read(path)
         return content.get(key, []) if isinstance(content, dict) else []
 
-    confusion = read(PLOTS / "sklearn/confusion_matrix.json")
+    confusion = read(paths.CONFUSION_PLOT)
     return Outputs(
-        roc=records("sklearn/roc.json", "roc"),
-        precision_recall=records("sklearn/precision_recall.json", "precision_recall"),
-        calibration=records("sklearn/calibration.json", "calibration"),
+        roc=records(paths.ROC_PLOT, "roc"),
+        precision_recall=records(paths.PR_PLOT, "precision_recall"),
+        calibration=records(paths.CALIBRATION_PLOT, "calibration"),
         confusion=confusion if isinstance(confusion, list) else [],
-        importance=records("feature_importance.json", "feature_importance"),
+        importance=records(paths.IMPORTANCE_PLOT, "feature_importance"),
         profile=read(PROFILE),
     )
 
@@ -189,14 +133,14 @@ def stale_stages(committed: str | None, current: str | None) -> list[str]:
 
 def write(data: ReportData, out: Path = OUT, pngs: bool = True) -> Path:
     """Write the report files into `out`; return the path of `report.md`."""
-    from mlci.io import write_bytes, write_json
+    from mlci.core.io import write_bytes, write_json
 
     write_bytes(out / FULL_REPORT, render(data).encode())
     write_bytes(out / "report.md", fit(data).encode())
     verdict = to_json(data.gate) | {"base": data.base_sha, "head": data.head_sha, "lock_matches": data.lock.matches}
     write_json(out / "gate.json", verdict)
     if pngs:
-        from mlci.charts import write_pngs
+        from mlci.review.charts import write_pngs
 
         write_pngs(out, data.head, data.base)
     return out / "report.md"
@@ -209,7 +153,7 @@ def _run_url() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlci.report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m mlci.review.report", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--base", metavar="REV", help="revision to compare with (default: merge-base of HEAD and main or origin/main)"
     )

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlci import cli
-from mlci.demo import SCHEMA, generate
-from mlci.io import write_with
-from mlci.params import DemoParams, load_params
+from mlci.core import cli, paths
+from mlci.core.io import write_with
+from mlci.core.params import DemoParams, load_params
+from mlci.stages.demo import SCHEMA, generate
 
-OUTPUT = Path("data/demo/transactions.parquet")
+OUTPUT = paths.DEMO_DATA
 
 
 def write_demo(params: DemoParams, path: Path = OUTPUT) -> None:

@@ -103,7 +103,7 @@ def _importance(plt, head, base):
 
 
 def _save(fig, path: Path) -> Path:
-    from mlci.io import write_with
+    from mlci.core.io import write_with
 
     fig.tight_layout()
     write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None}))

@@ -1,6 +1,7 @@
 """Git and DVC, asked from Python: which revision to compare with, and what a file or DVC said at that revision.
 
-Shared by `mlci.report` and `mlci.gate`. Every failure becomes a `RevisionError` that names the command and the fix.
+Shared by `mlci.review.report` and `mlci.core.gate`. Every failure becomes a `RevisionError` that names the command
+and the fix.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from mlci.errors import RevisionError
+from mlci.core.errors import RevisionError
 
 BASE_BRANCHES = ("main", "origin/main")
 

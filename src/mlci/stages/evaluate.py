@@ -12,35 +12,47 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlci import cli
-from mlci.frames import read_split
-from mlci.io import write_json
-from mlci.metrics import DIGITS, calibration_points, confusion_counts, pr_points, roc_points, scores, segment_scores
-from mlci.model import load_model
-from mlci.params import EvaluateParams, load_params
-from mlci.schema import SCHEMA_FILE, Schema
+from mlci.core import cli, paths
+from mlci.core.frames import read_split
+from mlci.core.io import write_json
+from mlci.core.metrics import (
+    DIGITS,
+    calibration_points,
+    confusion_counts,
+    pr_points,
+    roc_points,
+    scores,
+    segment_scores,
+)
+from mlci.core.model import load_model
+from mlci.core.params import EvaluateParams, load_params
+from mlci.core.schema import SCHEMA_FILE, Schema
 
-TEST = Path("data/split/test.parquet")
-MODEL = Path("models/model.skops")
-OUT = Path("reports/eval")
+TEST = paths.TEST_SPLIT
+MODEL = paths.MODEL
+OUT = paths.EVAL
 
 
 def evaluate(model, X, y, segments, params: EvaluateParams, schema: Schema) -> dict[str, object]:
     """Return every output file's content, keyed by its path under `reports/eval/`. Pure: no file I/O."""
     p = model.predict_proba(X)[:, 1]
     outputs: dict[str, object] = {
-        "metrics.json": scores(y, p, params.threshold),
-        "plots/sklearn/roc.json": {"roc": roc_points(y, p, params.curve_points)},
-        "plots/sklearn/precision_recall.json": {"precision_recall": pr_points(y, p, params.curve_points)},
-        "plots/sklearn/calibration.json": {"calibration": calibration_points(y, p, params.calibration_bins)},
-        "plots/sklearn/confusion_matrix.json": confusion_counts(y, p, params.threshold, schema.class_labels),
-        "plots/feature_importance.json": {"feature_importance": importance(model, X, y, params)},
+        _name(paths.METRICS): scores(y, p, params.threshold),
+        _name(paths.ROC_PLOT): {"roc": roc_points(y, p, params.curve_points)},
+        _name(paths.PR_PLOT): {"precision_recall": pr_points(y, p, params.curve_points)},
+        _name(paths.CALIBRATION_PLOT): {"calibration": calibration_points(y, p, params.calibration_bins)},
+        _name(paths.CONFUSION_PLOT): confusion_counts(y, p, params.threshold, schema.class_labels),
+        _name(paths.IMPORTANCE_PLOT): {"feature_importance": importance(model, X, y, params)},
     }
     by_segment = {}
     if segments is not None:
         by_segment = segment_scores(y, p, segments, params.threshold, params.min_segment_rows, params.max_segments)
-    outputs["segments.json"] = by_segment
+    outputs[_name(paths.SEGMENTS)] = by_segment
     return outputs
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(OUT).as_posix()
 
 
 def importance(model, X, y, params: EvaluateParams) -> list[dict]:

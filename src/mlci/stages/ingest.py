@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlci import cli
-from mlci.errors import DataError
-from mlci.io import write_parquet
-from mlci.params import load_params
+from mlci.core import cli, paths
+from mlci.core.errors import DataError
+from mlci.core.io import write_parquet
+from mlci.core.params import load_params
 
-OUTPUT = Path("data/raw/data.parquet")
+OUTPUT = paths.RAW
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -58,7 +58,7 @@ def _read_csv(path: Path):
 
 
 def _read_parquet(path: Path):
-    from mlci.io import read_parquet
+    from mlci.core.io import read_parquet
 
     return read_parquet(path)
 

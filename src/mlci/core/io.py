@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlci.errors import DataError
+from mlci.core.errors import DataError
 
 
 @contextmanager

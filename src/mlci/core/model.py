@@ -19,10 +19,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from mlci.errors import ModelError
-from mlci.io import write_bytes
-from mlci.params import TrainParams
-from mlci.schema import Schema
+from mlci.core.errors import ModelError
+from mlci.core.io import write_bytes
+from mlci.core.params import TrainParams
+from mlci.core.schema import Schema
 
 MISSING_CATEGORY = "__missing__"
 # Types skops does not trust by default but our pipelines legitimately hold. Anything else is refused on load.

@@ -1,0 +1,1 @@
+"""The pull-request review: the report, its Markdown rendering and charts, and the comment poster."""

@@ -1,0 +1,64 @@
+"""What the pull-request report shows, as plain data: gathered by `report`, drawn by `render` and `charts`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlci.core.gate import GateResult
+
+
+@dataclass(frozen=True)
+class Change:
+    """A value at the base (`old`) and in the workspace (`new`); None where it does not exist."""
+
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    """Whether the committed `dvc.lock` describes what the workspace holds.
+
+    `stale`: stages whose entry in the workspace's `dvc.lock` (written by the last `dvc repro`) differs from HEAD's;
+    `unreproduced`: what `dvc status` reports as changed since that `dvc repro`.
+    """
+
+    committed: bool = True
+    stale: list[str] = field(default_factory=list)
+    unreproduced: list[str] = field(default_factory=list)
+
+    @property
+    def matches(self) -> bool:
+        return self.committed and not self.stale and not self.unreproduced
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """One revision's plot data and data profile, as `evaluate` and `validate` wrote them (empty when absent)."""
+
+    roc: list[dict] = field(default_factory=list)
+    precision_recall: list[dict] = field(default_factory=list)
+    calibration: list[dict] = field(default_factory=list)
+    confusion: list[dict] = field(default_factory=list)
+    importance: list[dict] = field(default_factory=list)
+    profile: dict | None = None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows. `base` is None when the base revision has no metrics yet (a first PR)."""
+
+    metrics: dict[str, Change]
+    segments: dict[str, dict[str, Change]]
+    params: dict[str, Change]
+    head: Outputs
+    base: Outputs | None
+    gate: GateResult
+    lock: LockStatus
+    noise_tolerance: float
+    base_sha: str
+    head_sha: str
+    head_dirty: bool = False
+    duration: float | None = None
+    run_url: str | None = None
