@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlci.core.errors import ParamsError
-from mlci.core.params import Params, load_params
+from mlci.core.params import GateParams, Params, load_gate, load_params
 from mlci.stages import train
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -211,3 +211,51 @@ def test_load_params__exponent_without_dot_gets_a_hint(tmp_path):
 
     with pytest.raises(ParamsError, match=r"train\.logistic_regression\.C .*got '1e-3'; write it as a plain number"):
         load_params(path)
+
+
+WHERE = "params.yaml at base 1a2b3c4d5e6f"
+
+
+def test_load_gate__reads_only_the_gate_section():
+    text = "train:\n  old_key: 1\ngate:\n  floors: {roc_auc: 0.8}\n"  # another section's layout is not checked
+
+    assert load_gate(text, WHERE) == GateParams(floors={"roc_auc": 0.8})
+    assert load_gate("gate: {}\n", WHERE) == GateParams()
+
+
+@pytest.mark.parametrize("text", ["", "train:\n  model: random_forest\n"], ids=["empty", "no-gate"])
+def test_load_gate__no_gate_section(text):
+    assert load_gate(text, WHERE) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "gate:\n  floor: {roc_auc: 0.8}\n",
+            f"{WHERE}: unknown key gate.floor; allowed keys here: floors, max_regression, noise_tolerance. "
+            "Check the spelling.",
+            id="unknown-key",
+        ),
+        pytest.param(
+            "gate:\n  noise_tolerance: '0.01'\n",
+            f"{WHERE}: gate.noise_tolerance must be a valid number; got '0.01'; remove the quotes so YAML reads it "
+            "as a number.",
+            id="quoted-number",
+        ),
+        pytest.param("gate: 0.8\n", f"{WHERE}: gate must be a mapping of keys to values; got 0.8.", id="scalar"),
+        pytest.param(
+            "gate: {floors: [\n",
+            f"{WHERE} is not valid YAML at line 2, column 1: expected the node content, but found '<stream end>'; "
+            "fix the syntax there",
+            id="malformed-yaml",
+        ),
+        pytest.param("just text\n", f"{WHERE} must be a mapping of sections", id="not-a-mapping"),
+    ],
+)
+def test_load_gate__bad(text, message):
+    with pytest.raises(ParamsError) as caught:
+        load_gate(text, WHERE)
+
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)

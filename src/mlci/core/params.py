@@ -148,22 +148,43 @@ def load_params(path: Path | str = PARAMS_FILE) -> Params:
     """Read and validate the whole file; raise `ParamsError` with one line naming the first problem."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ParamsError(f"{path} not found; run from the project root, where params.yaml lives") from None
+    return _validate(_sections(text, str(path)), str(path))
+
+
+def load_gate(text: str, where: str) -> GateParams | None:
+    """The `gate` section of a params.yaml text from elsewhere (the base revision); None when it has no `gate` key.
+
+    Only `gate` is validated: the other sections may follow an older layout that the workspace has since changed, and
+    they judge nothing here. Errors name `where`, e.g. "params.yaml at base 1a2b3c4d5e6f".
+    """
+    raw = _sections(text, where)
+    return _validate({"gate": raw["gate"]}, where).gate if "gate" in raw else None
+
+
+def _sections(text: str, where: str) -> dict:
+    """The parsed text as a mapping of sections, or `ParamsError` saying where the YAML is broken."""
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ParamsError(f"{path} is not valid YAML{line}: {problem}; fix the syntax there") from None
+        raise ParamsError(f"{where} is not valid YAML{line}: {problem}; fix the syntax there") from None
     if raw is None:
-        raw = {}
+        return {}
     if not isinstance(raw, dict):
-        raise ParamsError(f"{path} must be a mapping of sections (demo, data, train, ...); got {type(raw).__name__}")
+        raise ParamsError(f"{where} must be a mapping of sections (demo, data, train, ...); got {type(raw).__name__}")
+    return raw
+
+
+def _validate(raw: dict, where: str) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        raise ParamsError(f"{path}: {describe(exc.errors()[0])}") from None
+        raise ParamsError(f"{where}: {describe(exc.errors()[0])}") from None
 
 
 def describe(error: Any) -> str:
