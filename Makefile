@@ -6,21 +6,41 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export ITERATIVE_DO_NOT_TRACK := 1
 
-.PHONY: help setup setup-dev repro test test-fast lint lint-workflows report gate bench clean
+# uv installs from the hash locks. The version is the one requirements.txt pins: a uv of that version on PATH is used
+# as it is; otherwise make bootstraps that exact wheel into $(VENV), hash-checked (see $(BIN)/uv below).
+UV_VERSION := $(shell sed -n 's/^uv==\([0-9.]*\).*/\1/p' requirements.txt)
+UV_ON_PATH := $(shell v=$$(command -v uv) && [ "$$($$v --version 2>/dev/null | cut -d' ' -f2)" = "$(UV_VERSION)" ] && echo $$v)
+UV := $(or $(UV_ON_PATH),$(abspath $(BIN))/uv)
+UV_INSTALL := $(UV) pip install --quiet --python $(BIN)/python
+# How the locks are compiled; Dependabot reads these flags back from the header of each lock.
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes
+LOCKS := requirements.txt requirements-dev.txt
+PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location --require-hashes --no-deps
+
+.PHONY: help setup setup-dev repro test test-fast lint lint-workflows lock lock-check report gate bench clean
 BASE ?=
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(BIN)/.runtime: requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+$(BIN)/python:
+	$(if $(UV_ON_PATH),$(UV_ON_PATH) venv --quiet --python $(PYTHON) $(VENV),$(PYTHON) -m venv --without-pip $(VENV))
+
+# The pinned uv wheel, hash-checked, installed into $(VENV) by the interpreter's pip (or, without one, the venv's own).
+$(BIN)/uv: | $(BIN)/python
+	awk '/^uv==/ {found = 1} found {print} found && !/\\$$/ {exit}' requirements.txt > $(VENV)/uv-requirement.txt
+	$(PYTHON) -m pip install $(PIP_BOOTSTRAP) --prefix $(VENV) -r $(VENV)/uv-requirement.txt 2>/dev/null || { \
+		$(BIN)/python -m ensurepip --default-pip >/dev/null && \
+		$(BIN)/python -m pip install $(PIP_BOOTSTRAP) -r $(VENV)/uv-requirement.txt; }
+
+# Installs are additive and exact: every package at its locked version, its hash checked. Editing a lock re-runs them.
+$(BIN)/.runtime: requirements.txt pyproject.toml | $(BIN)/python $(if $(UV_ON_PATH),,$(BIN)/uv)
+	$(UV_INSTALL) --require-hashes -r requirements.txt
+	$(UV_INSTALL) --no-deps --editable .
 	touch $@
 
 $(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(UV_INSTALL) --require-hashes -r requirements-dev.txt
 	touch $@
 
 setup: $(BIN)/.runtime  ## create .venv with the pipeline's dependencies
@@ -37,16 +57,34 @@ test: setup-dev  ## run the whole test suite, end-to-end tests included
 test-fast: setup-dev  ## the unit tests only
 	python -m pytest -m "not slow"
 
-lint: setup-dev  ## ruff, and the workflow checks (zizmor, GitHub JSON schemas)
+lint: setup-dev  ## ruff, the locks, and the workflow checks (zizmor, GitHub JSON schemas)
 	ruff check src tests benchmarks
 	ruff format --check src tests benchmarks
-	$(MAKE) --no-print-directory lint-workflows
+	$(MAKE) --no-print-directory lock-check lint-workflows
 
 lint-workflows: setup-dev  ## zizmor and the GitHub workflow/action/dependabot schemas
 	zizmor --offline .github
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
 	check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+
+lock: setup  ## compile requirements*.in into the hash locks requirements*.txt (UPGRADE=1: newest allowed versions)
+	$(UV) pip compile --quiet $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) requirements.in -o requirements.txt
+	$(UV) pip compile --quiet $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) requirements-dev.in -o requirements-dev.txt
+
+# Compiles the locks again in a scratch folder, starting from the committed ones (uv keeps their pins where it can), and
+# compares: a lock that differs was not compiled from the current .in files.
+lock-check: setup  ## fail when a lock is out of date with its .in file
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && cp requirements*.in $(LOCKS) "$$scratch" && \
+	(cd "$$scratch" && for lock in $(LOCKS); do \
+		$(UV) pip compile --quiet $(LOCK_FLAGS) "$${lock%.txt}.in" -o "$$lock" || exit 2; done) && \
+	for lock in $(LOCKS); do \
+		if ! cmp -s "$$lock" "$$scratch/$$lock"; then \
+			grep -E '^[A-Za-z0-9]' "$$lock" > "$$scratch/committed"; grep -E '^[A-Za-z0-9]' "$$scratch/$$lock" > "$$scratch/fresh"; \
+			diff -u --label "$$lock (committed)" --label "$$lock (compiled now)" "$$scratch/committed" "$$scratch/fresh" | head -20; \
+			echo "error: $$lock is out of date with $${lock%.txt}.in; run \`make lock\` and commit both files" >&2; exit 1; \
+		fi; done; \
+	echo "locks are up to date: $(LOCKS)"
 
 report: setup  ## render the pull-request report comparing the workspace with BASE (default: merge-base with main)
 	python -m mlci.review.report $(if $(BASE),--base $(BASE))

@@ -9,7 +9,8 @@
 - Tools the workflows call: stand-in `gh`, `npm` and (installed by `npm`) `cml` record their calls and talk to a
   fake GitHub in the test's state folder.
 - Python: the setup-python stand-in gives each job a throwaway venv whose packages are those of the environment
-  running pytest (read only), with a pip that checks pins instead of downloading.
+  running pytest (read only); the stand-in `uv` that `make setup` calls checks the hash locks against them instead
+  of downloading.
 
 Everything a run leaves is read from the state folder (`ActRun`), since act deletes the job's workspace.
 """
@@ -99,7 +100,7 @@ class Toolbox:
     """What every act run of the session shares."""
 
     root: Path
-    bin: Path  # gh and npm stand-ins
+    bin: Path  # gh, npm and uv stand-ins
     cache: Path  # the Actions cache, shared so that pull requests restore what main saved
     act_cache: Path
     bash_env: Path
@@ -111,7 +112,7 @@ def build_toolbox(root: Path) -> Toolbox:
     """Stand-in executables, the Actions cache and act's own cache folders, and the `--local-repository` mappings."""
     bin_dir = root / "bin"
     bin_dir.mkdir()
-    for tool in ("gh", "npm"):
+    for tool in ("gh", "npm", "uv"):
         wrapper = bin_dir / tool
         wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STANDINS / "bin" / f"{tool}.py"}" "$@"\n')
         wrapper.chmod(0o755)

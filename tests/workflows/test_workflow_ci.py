@@ -15,8 +15,8 @@ def test_ci_on_push__lints_and_tests_with_make(workspace: Workspace) -> None:
     run = workspace.act("push", "ci.yml", payload, env={"PYTEST_ADDOPTS": "tests/workflows/test_workflow_static.py"})
 
     assert run.succeeded() and run.log.count("Job succeeded") == 2, run.tail(120)
-    installs = [call["args"] for call in run.calls_of("pip") if "-r" in call["args"]]
-    assert len(installs) == 2 and all("requirements-dev.txt" in args for args in installs), installs
+    locked = [call["args"] for call in run.calls_of("uv") if "requirements-dev.txt" in call["args"]]
+    assert len(locked) == 2 and all("--require-hashes" in args for args in locked), locked
     for command in (
         "ruff check src tests",
         "zizmor --offline .github",

@@ -59,11 +59,11 @@ def test_push_to_main__reproduces_and_saves_the_dvc_cache(pushed_main: PushedMai
     assert run.succeeded(), run.tail()
 
     setup = run.calls_of("setup-python")[0]["inputs"]
-    wanted = {"python-version": "3.11", "cache": "pip", "cache-dependency-path": "requirements*.txt"}
-    assert {key: setup[key] for key in wanted} == wanted
-    pip = [call["args"] for call in run.calls_of("pip")]
-    assert any("-r" in args and "requirements.txt" in args for args in pip), pip
-    assert any("-e" in args and "--no-deps" in args for args in pip), pip
+    assert setup["python-version"] == "3.11"
+    uv = [call["args"] for call in run.calls_of("uv")]
+    assert any({"--require-hashes", "requirements.txt"} <= set(args) for args in uv), uv
+    assert any({"--editable", "--no-deps"} <= set(args) for args in uv), uv
+    assert not any("requirements-dev.txt" in args for args in uv), "the train job needs the runtime set only"
 
     restore = run.calls_of("cache/restore")[0]
     assert restore["inputs"]["path"] == ".dvc/cache"

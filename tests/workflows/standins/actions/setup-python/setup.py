@@ -1,9 +1,9 @@
 """Stand-in for actions/setup-python.
 
 Creates a venv (without pip) from the base interpreter of the test environment, makes that environment's packages
-importable in it through a `.pth` line (nothing is installed or changed there), installs the stand-in pip (which
-checks pins instead of downloading), gives it copies of the environment's console scripts (`dvc`, `ruff`, ...)
-that run in the new venv, then puts it on PATH and exports `pythonLocation`, as the real action does.
+importable in it through a `.pth` line (nothing is installed or changed there), gives it copies of the environment's
+console scripts (`dvc`, `ruff`, ...) that run in the new venv, then puts it on PATH and exports `pythonLocation`, as
+the real action does. `uv` is left out: the stand-in uv on PATH checks the locks instead of installing them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, os.environ["STANDIN_LIB"])
 from standin import action_inputs, fail, lines, record, set_outputs, workspace  # noqa: E402
 
-SKIP_SCRIPTS = ("python", "pip", "activate", "Activate")
+SKIP_SCRIPTS = ("python", "pip", "uv", "activate", "Activate")
 
 
 def main() -> None:
@@ -42,7 +42,6 @@ def main() -> None:
     subprocess.run([os.environ["STANDIN_BASE_PYTHON"], "-m", "venv", "--without-pip", str(venv)], check=True)
     site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     (site / "standin-packages.pth").write_text(os.environ["STANDIN_SITE_PACKAGES"] + "\n", encoding="utf-8")
-    shutil.copytree(Path(os.environ["STANDIN_LIB"]) / "pip" / "pip", site / "pip")
     link_scripts(Path(os.environ["STANDIN_SCRIPTS"]), venv / "bin")
 
     with open(os.environ["GITHUB_PATH"], "a", encoding="utf-8") as out:
