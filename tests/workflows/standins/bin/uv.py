@@ -5,6 +5,8 @@
   carry at least one `--hash` and already be importable at exactly its pinned version; nothing is downloaded.
 - `uv pip install --python PY --no-deps -e DIR`: the project as an editable install, a `.pth` line in PY's
   site-packages pointing at its package folder.
+- `uv pip compile [flags] IN -o LOCK` (what `make lock-check` runs): offline it cannot resolve, so it checks what it
+  can, that every pin of IN stands in LOCK at the same version, and leaves LOCK as it is.
 Every call is recorded for the test to read.
 """
 
@@ -96,14 +98,32 @@ def pip_install(args: list[str]) -> None:
     print(f"Checked {len(locks)} lock(s){' and installed the project' if editable else ''} (stand-in, offline)")
 
 
+def pip_compile(args: list[str]) -> None:
+    inputs = [Path(arg) for arg in args if arg.endswith(".in")]
+    output = Path(args[args.index("-o") + 1]) if "-o" in args else None
+    if len(inputs) != 1 or output is None:
+        fail(f"uv stand-in: `uv pip compile` takes one .in file and -o LOCK here; got {args}")
+    locked = {name.lower(): version for name, version, _, _ in requirements(output)}
+    for raw in inputs[0].read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        match = REQUIREMENT.match(line)
+        if not line or line.startswith("-r ") or match is None:
+            continue
+        name, _, version, _ = match.groups()
+        if locked.get(name.lower()) != version:
+            fail(f"uv stand-in: {inputs[0]} pins {name}=={version}; {output} has {locked.get(name.lower())}")
+
+
 def main(args: list[str]) -> None:
     record("uv", args=args, cwd=os.getcwd())
     if args == ["--version"]:
         print(f"uv {metadata.version('uv')}")
     elif args[:2] == ["pip", "install"]:
         pip_install(args[2:])
+    elif args[:2] == ["pip", "compile"]:
+        pip_compile(args[2:])
     else:
-        fail(f"uv stand-in supports `--version` and `pip install` only; got {args}")
+        fail(f"uv stand-in supports `--version`, `pip install` and `pip compile` only; got {args}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
