@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from mlci.core import gate
-from mlci.core.gate import check
+from mlci.core.gate import check, judge, pick_thresholds
 from mlci.core.params import GateParams
 from report_fixtures import BASE_METRICS as BASE
 from report_fixtures import GIT_ENV, PROJECT_GATE
@@ -126,6 +126,100 @@ def test_to_json__is_plain_data():
     assert data["summary"].startswith("gate failed: roc_auc fell by 0.0137")
 
 
+# Which thresholds judge a change: the base's, so a pull request cannot loosen its own gate.
+
+SHA = "11ca687b2c09527b881eb8b04db9415a7a014137"
+# A branch that switches to a weaker model would pass with these: what the gate must not accept from the head.
+LOOSENED = GateParams(
+    floors={"roc_auc": 0.5, "average_precision": 0.3}, max_regression={"roc_auc": 0.5, "average_precision": 0.02}
+)
+TIGHTENED = GateParams(
+    floors={"roc_auc": 0.8, "average_precision": 0.3}, max_regression={"roc_auc": 0.005, "average_precision": 0.02}
+)
+
+
+def test_pick_thresholds__base_applies_and_a_loosened_gate_is_flagged():
+    picked = pick_thresholds(PROJECT_GATE, LOOSENED, SHA, base_has_params=True)
+
+    assert (picked.params, picked.source, picked.missing) == (PROJECT_GATE, "base", None)
+    assert picked.changes == {"gate.floors.roc_auc": (0.8, 0.5), "gate.max_regression.roc_auc": (0.01, 0.5)}
+    assert picked.notable
+    assert picked.describe() == (
+        "thresholds from params.yaml at base 11ca687b2c09; the head changes the gate (gate.floors.roc_auc 0.8 -> 0.5, "
+        "gate.max_regression.roc_auc 0.01 -> 0.5): the new thresholds apply after merge"
+    )
+
+
+def test_pick_thresholds__added_and_removed_keys_are_changes():
+    head = GateParams(floors={"roc_auc": 0.8, "f1": 0.2}, noise_tolerance=0.001)
+
+    picked = pick_thresholds(PROJECT_GATE, head, SHA, base_has_params=True)
+
+    assert picked.changes == {
+        "gate.floors.average_precision": (0.3, None),
+        "gate.floors.f1": (None, 0.2),
+        "gate.max_regression.roc_auc": (0.01, None),
+        "gate.max_regression.average_precision": (0.02, None),
+        "gate.noise_tolerance": (0.002, 0.001),
+    }
+    assert "gate.floors.f1 none -> 0.2" in picked.describe()
+
+
+def test_pick_thresholds__same_gate_is_no_change():
+    # The head leaves noise_tolerance at its default, which is what the base wrote out.
+    head = GateParams(floors=dict(PROJECT_GATE.floors), max_regression=dict(PROJECT_GATE.max_regression))
+
+    picked = pick_thresholds(PROJECT_GATE, head, SHA, base_has_params=True)
+
+    assert picked.changes == {} and not picked.notable
+    assert picked.describe() == "thresholds from params.yaml at base 11ca687b2c09"
+
+
+@pytest.mark.parametrize(
+    ("base_has_params", "missing", "says"),
+    [
+        (True, "gate", "the base 11ca687b2c09 has no gate section in params.yaml"),
+        (False, "params.yaml", "the base 11ca687b2c09 has no params.yaml (first use)"),
+    ],
+)
+def test_pick_thresholds__base_without_gate_falls_back_to_head(base_has_params, missing, says):
+    picked = pick_thresholds(None, LOOSENED, SHA, base_has_params=base_has_params)
+
+    assert (picked.params, picked.source, picked.missing, picked.changes) == (LOOSENED, "head", missing, {})
+    assert picked.notable, "the report must say the head's thresholds apply"
+    assert picked.describe() == f"thresholds from the head's params.yaml: {says}"
+
+
+def test_judge__a_loosened_gate_does_not_judge_its_own_change():
+    # The head's thresholds would let the 0.0137 drop in ROC AUC through; the base's do not.
+    assert check(HEAD, BASE, LOOSENED).passed, "the test needs a gate loose enough to pass"
+
+    result = judge(HEAD, BASE, pick_thresholds(PROJECT_GATE, LOOSENED, SHA, base_has_params=True))
+
+    assert not result.passed
+    assert result.reasons == ["roc_auc fell by 0.0137 vs base (0.8875 -> 0.8738); gate.max_regression allows 0.01"]
+    assert result.thresholds.source == "base"
+
+
+def test_to_json__records_the_thresholds_and_their_source():
+    data = gate.to_json(judge(HEAD, BASE, pick_thresholds(PROJECT_GATE, LOOSENED, SHA, base_has_params=True)))
+
+    assert json.loads(json.dumps(data)) == data
+    assert data["thresholds"] == {
+        "applied": PROJECT_GATE.model_dump(),
+        "source": "base",
+        "base": SHA,
+        "missing_at_base": None,
+        "changed": True,
+        "changes": {
+            "gate.floors.roc_auc": {"old": 0.8, "new": 0.5},
+            "gate.max_regression.roc_auc": {"old": 0.01, "new": 0.5},
+        },
+        "note": pick_thresholds(PROJECT_GATE, LOOSENED, SHA, True).describe(),
+    }
+    assert "thresholds" not in gate.to_json(check(HEAD, BASE, PROJECT_GATE)), "`check` alone knows no source"
+
+
 # The command line, in a real git repository: the base run committed, the head run in the workspace.
 
 
@@ -134,18 +228,32 @@ def git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
 
 
+def write_gate(root: Path, params: GateParams) -> None:
+    (root / "params.yaml").write_text(yaml.safe_dump({"gate": params.model_dump()}, sort_keys=False))
+
+
 @pytest.fixture
 def project(tmp_dir: Path) -> Path:
     """A repository on `main` whose one commit holds the base run's metrics; the workspace holds the head's."""
     metrics = tmp_dir / "reports/eval/metrics.json"
     metrics.parent.mkdir(parents=True)
-    (tmp_dir / "params.yaml").write_text(yaml.safe_dump({"gate": PROJECT_GATE.model_dump()}, sort_keys=False))
+    write_gate(tmp_dir, PROJECT_GATE)
     metrics.write_text(json.dumps(BASE))
     git(tmp_dir, "init", "-q", "-b", "main")
     git(tmp_dir, "add", "-A")
     git(tmp_dir, "commit", "-q", "-m", "base run")
     metrics.write_text(json.dumps(HEAD))
     return tmp_dir
+
+
+def pull_request(root: Path, params: GateParams, metrics: dict[str, float]) -> str:
+    """Commit `params` as the gate and `metrics` as the run on a `feature` branch off `main`; return main's SHA."""
+    git(root, "checkout", "-q", "-b", "feature")
+    write_gate(root, params)
+    (root / "reports/eval/metrics.json").write_text(json.dumps(metrics))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "pull request")
+    return git(root, "rev-parse", "main").strip()
 
 
 def test_main__fails_with_reasons_and_exit_1(project, capsys):
@@ -173,6 +281,108 @@ def test_main__no_baseline_at_base(project, capsys):
 
     assert gate.main(["--base", "HEAD"]) == 0
     assert "no baseline yet, so no regression check" in capsys.readouterr().out
+
+
+def test_main__loosened_gate_fails_by_the_base_thresholds(project, capsys):
+    # Given: a branch whose weaker model drops ROC AUC by 0.0137 and, in the same commit, loosens the gate.
+    base = pull_request(project, LOOSENED, HEAD)
+
+    # When / then: judged by main's thresholds, it fails, and the output says the gate change waits for the merge.
+    assert gate.main([]) == 1
+    assert capsys.readouterr().out == (
+        "gate failed:\n"
+        "  - roc_auc fell by 0.0137 vs base (0.8875 -> 0.8738); gate.max_regression allows 0.01\n"
+        f"(thresholds from params.yaml at base {base[:12]}; the head changes the gate (gate.floors.roc_auc 0.8 -> 0.5, "
+        "gate.max_regression.roc_auc 0.01 -> 0.5): the new thresholds apply after merge)\n"
+    )
+
+
+def test_main__tightened_gate_passes_by_the_base_thresholds(project, capsys):
+    # ROC AUC drops by 0.0075: within main's 0.01, beyond the branch's new 0.005.
+    head = BASE | {"roc_auc": 0.88}
+    assert not check(head, BASE, TIGHTENED).passed, "the test needs a change the tightened gate would fail"
+    base = pull_request(project, TIGHTENED, head)
+
+    assert gate.main(["--base", "main"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert out.endswith(
+        f"; thresholds from params.yaml at base {base[:12]}; the head changes the gate "
+        "(gate.max_regression.roc_auc 0.01 -> 0.005): the new thresholds apply after merge\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_params", "says"),
+    [
+        ("split:\n  test_size: 0.25\n", "has no gate section in params.yaml"),
+        (None, "has no params.yaml (first use)"),
+    ],
+)
+def test_main__base_without_gate_falls_back_to_head(project, capsys, base_params, says):
+    # Given: main without a gate; the branch adds one that the head's run does not meet.
+    if base_params is None:
+        git(project, "rm", "-q", "params.yaml")
+    else:
+        (project / "params.yaml").write_text(base_params)
+        git(project, "add", "params.yaml")
+    git(project, "commit", "-q", "-m", "no gate yet")
+    base = pull_request(project, PROJECT_GATE, HEAD)
+
+    assert gate.main([]) == 1, "the head's gate applies, and the head fails it"
+
+    out = capsys.readouterr().out
+    assert out.endswith(f"(thresholds from the head's params.yaml: the base {base[:12]} {says})\n")
+
+
+def test_main__base_params_outside_gate_are_not_validated(project, capsys):
+    # An older layout of another section at the base (here a key since renamed) does not stop the gate.
+    (project / "params.yaml").write_text(
+        yaml.safe_dump({"train": {"old_key": 1}, "gate": PROJECT_GATE.model_dump()}, sort_keys=False)
+    )
+    git(project, "add", "params.yaml")
+    git(project, "commit", "-q", "-m", "old layout")
+    pull_request(project, PROJECT_GATE, BASE)
+
+    assert gate.main([]) == 0
+    assert capsys.readouterr().out.startswith("gate passed: ")
+
+
+BASE_FIX = "; the gate takes its thresholds from the base revision, so fix `gate` there first (or pass --base REV)\n"
+
+
+@pytest.mark.parametrize(
+    ("base_params", "problem"),
+    [
+        pytest.param(
+            "gate:\n  floor: {roc_auc: 0.8}\n",
+            ": unknown key gate.floor; allowed keys here: floors, max_regression, noise_tolerance. Check the spelling",
+            id="unknown-key",
+        ),
+        pytest.param(
+            "gate:\n  max_regression: {roc_auc: -0.1}\n",
+            ": gate.max_regression.roc_auc must be greater than or equal to 0; got -0.1",
+            id="out-of-range",
+        ),
+        pytest.param("gate:\n", ": gate must be a mapping of keys to values; got None", id="empty-section"),
+        pytest.param(
+            "gate: [floors\n",
+            " is not valid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'; fix the syntax there",
+            id="malformed-yaml",
+        ),
+        pytest.param("- gate\n", " must be a mapping of sections (demo, data, train, ...); got list", id="list"),
+    ],
+)
+def test_main__malformed_gate_at_base_exits_2(project, capsys, base_params, problem):
+    (project / "params.yaml").write_text(base_params)
+    git(project, "add", "params.yaml")
+    git(project, "commit", "-q", "-m", "broken gate")
+    base = pull_request(project, PROJECT_GATE, BASE)
+
+    assert gate.main([]) == 2
+
+    assert capsys.readouterr().err == f"error: gate: params.yaml at base {base[:12]}{problem}{BASE_FIX}"
 
 
 @pytest.mark.parametrize(

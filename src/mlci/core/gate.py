@@ -1,14 +1,19 @@
 """The quality gate: may this model replace the base branch's?
 
-Reads the `gate` params, the workspace's `reports/eval/metrics.json` and the same file at the base revision
-(git-tracked, so no DVC remote is needed). Writes nothing. `python -m mlci.core.gate [--base REV]` prints one line and
-exits 0 when the gate passes, prints the reasons and exits 1 when it fails, and exits 2 on a user error (an unknown
-revision, no metrics yet).
+Reads the `gate` params at the base revision, the workspace's `reports/eval/metrics.json` and the same file at the
+base (all git-tracked, so no DVC remote is needed). Writes nothing. `python -m mlci.core.gate [--base REV]` prints one
+line and exits 0 when the gate passes, prints the reasons and exits 1 when it fails, and exits 2 on a user error (an
+unknown revision, no metrics yet, a malformed `gate` at the base).
 
 `check` is the one implementation: the PR report, this command and the deploy path all call it. Three rules:
 - floors: a minimum for higher-is-better metrics, a maximum for lower-is-better ones (`log_loss`, `brier`);
 - max regression: how much worse than the base a metric may get (direction-aware), checked only when a base exists;
 - a change no larger than `noise_tolerance` is noise, never a regression.
+
+The thresholds come from the base revision's `params.yaml`, so a pull request cannot loosen the gate that judges it;
+a change to `gate` is reported and applies after merge. Only a base without a `gate` section (or without params.yaml,
+on first use) falls back to the workspace's thresholds, and says so. The report and this command both call
+`read_thresholds`, then `judge`.
 """
 
 from __future__ import annotations
@@ -16,15 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from mlci.core import cli, paths
-from mlci.core.errors import DataError
+from mlci.core.errors import DataError, ParamsError
 from mlci.core.metric_names import HIGHER_IS_BETTER
-from mlci.core.params import GateParams, load_params
-from mlci.core.revisions import read_json_at, resolve_base
+from mlci.core.params import GateParams, load_gate, load_params
+from mlci.core.revisions import read_at, read_json_at, resolve_base
 
 METRICS = paths.METRICS
 EXIT_FAILED = 1
@@ -46,11 +51,57 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """The gate params that judge a change, where they came from, and what the head's `gate` section changes.
+
+    `source` is "base" (the base revision's `gate`), or "head" when the base has none to offer: `missing` then says
+    what the base lacks ("params.yaml" or "gate"). `changes` maps each key the head changes to its (base, head)
+    values, None where absent; it is empty when the head's thresholds apply anyway.
+    """
+
+    params: GateParams
+    source: Literal["base", "head"]
+    base_sha: str
+    missing: Literal["params.yaml", "gate"] | None = None
+    changes: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+
+    @property
+    def notable(self) -> bool:
+        """Worth saying next to the verdict: the head's thresholds apply, or the head changes the base's."""
+        return self.source == "head" or bool(self.changes)
+
+    def describe(self) -> str:
+        """One line of plain text: where the thresholds came from, and what the head changes."""
+        rev = self.base_sha[:12]
+        if self.source == "head":
+            lacks = "params.yaml (first use)" if self.missing == "params.yaml" else "gate section in params.yaml"
+            return f"thresholds from the head's params.yaml: the base {rev} has no {lacks}"
+        text = f"thresholds from params.yaml at base {rev}"
+        if self.changes:
+            edits = ", ".join(f"{key} {_text(old)} -> {_text(new)}" for key, (old, new) in self.changes.items())
+            text += f"; the head changes the gate ({edits}): the new thresholds apply after merge"
+        return text
+
+    def to_json(self) -> dict:
+        """Which thresholds were applied and where they came from, for `gate.json`."""
+        return {
+            "applied": self.params.model_dump(),
+            "source": self.source,
+            "base": self.base_sha,
+            "missing_at_base": self.missing,
+            "changed": bool(self.changes),
+            "changes": {key: {"old": old, "new": new} for key, (old, new) in self.changes.items()},
+            "note": self.describe(),
+        }
+
+
+@dataclass(frozen=True)
 class GateResult:
     passed: bool
     reasons: list[str]
     checks: list[Check] = field(default_factory=list)
     has_baseline: bool = True
+    thresholds: Thresholds | None = None  # set by `judge`; None when `check` is called directly
 
     def summary(self) -> str:
         """One line: the verdict and why."""
@@ -74,6 +125,54 @@ def check(head: dict[str, float], base: dict[str, float] | None, params: GatePar
             checks.append(_regression(name, head.get(name), base.get(name), allowed, params.noise_tolerance))
     reasons = [c.message for c in checks if not c.passed]
     return GateResult(passed=not reasons, reasons=reasons, checks=checks, has_baseline=base is not None)
+
+
+def pick_thresholds(base: GateParams | None, head: GateParams, base_sha: str, base_has_params: bool) -> Thresholds:
+    """The base's thresholds, so a change cannot loosen its own gate; the head's only when the base has no `gate`. Pure.
+
+    `base` is the base revision's `gate` section (None: it has none); `base_has_params` whether it has params.yaml.
+    """
+    if base is None:
+        return Thresholds(head, "head", base_sha, missing="gate" if base_has_params else "params.yaml")
+    old, new = _flat(base), _flat(head)
+    changes = {key: (old.get(key), new.get(key)) for key in dict.fromkeys([*old, *new]) if old.get(key) != new.get(key)}
+    return Thresholds(base, "base", base_sha, changes=changes)
+
+
+def read_thresholds(base_sha: str, head: GateParams) -> Thresholds:
+    """`pick_thresholds` with the base's `gate` read from git; a malformed one is a `ParamsError` naming the base."""
+    text = read_at(base_sha, paths.PARAMS)
+    try:
+        base = None if text is None else load_gate(text, f"{paths.PARAMS} at base {base_sha[:12]}")
+    except ParamsError as exc:
+        raise ParamsError(
+            f"{str(exc).rstrip('.')}; the gate takes its thresholds from the base revision, so fix `gate` there "
+            "first (or pass --base REV)"
+        ) from None
+    return pick_thresholds(base, head, base_sha, base_has_params=text is not None)
+
+
+def judge(head: dict[str, float], base: dict[str, float] | None, thresholds: Thresholds) -> GateResult:
+    """`check` with the thresholds `read_thresholds` picked, recorded in the result. Pure."""
+    return replace(check(head, base, thresholds.params), thresholds=thresholds)
+
+
+def _flat(params: GateParams) -> dict[str, float]:
+    """`gate` as {"gate.floors.roc_auc": 0.8, ..., "gate.noise_tolerance": 0.002}, defaults included.
+
+    Comparing effective values, not text, means an omitted key that keeps its default is no change.
+    """
+    flat: dict[str, float] = {}
+    for key, value in params.model_dump().items():
+        if isinstance(value, dict):
+            flat.update({f"gate.{key}.{name}": limit for name, limit in value.items()})
+        else:
+            flat[f"gate.{key}"] = value
+    return flat
+
+
+def _text(value: float | None) -> str:
+    return "none" if value is None else f"{value:g}"
 
 
 def _floor(name: str, value: float | None, limit: float) -> Check:
@@ -112,9 +211,14 @@ def _missing(name: str, kind: Literal["floor", "regression"], limit: float) -> C
 
 def to_json(result: GateResult) -> dict:
     """The verdict as plain data, for `gate.json` beside the report."""
-    from dataclasses import asdict
-
-    return asdict(result) | {"summary": result.summary()}
+    data = {
+        "passed": result.passed,
+        "reasons": result.reasons,
+        "checks": [asdict(c) for c in result.checks],
+        "has_baseline": result.has_baseline,
+        "summary": result.summary(),
+    }
+    return data | ({"thresholds": result.thresholds.to_json()} if result.thresholds else {})
 
 
 def read_metrics(path: Path = METRICS) -> dict[str, float]:
@@ -138,19 +242,24 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> None:
         gate = load_params().gate
         head = read_metrics()
-        base = read_json_at(resolve_base(args.base), METRICS)
-        outcome.append(check(head, base, gate))
+        base_sha = resolve_base(args.base)
+        thresholds = read_thresholds(base_sha, gate)
+        outcome.append(judge(head, read_json_at(base_sha, METRICS), thresholds))
 
     code = cli.run(run, "gate")
     if code:
         return code
     result = outcome[0]
+    thresholds = result.thresholds
+    note = thresholds.describe() if thresholds and thresholds.notable else None
     if result.passed:
-        print(result.summary())
+        print(result.summary() + (f"; {note}" if note else ""))
         return 0
     print("gate failed:")
     for reason in result.reasons:
         print(f"  - {reason}")
+    if note:
+        print(f"({note})")
     sys.stdout.flush()
     return EXIT_FAILED
 
