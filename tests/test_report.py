@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlci.core.gate import check
+from mlci.core.gate import check, judge, pick_thresholds
+from mlci.core.params import GateParams
 from mlci.review import report
 from mlci.review.render import COMMENT_LIMIT, FIX_COMMAND, MARKER, fit, render
 from mlci.review.report import Change, LockStatus, ReportData, changed_params, read_outputs, split_metrics_diff
@@ -263,6 +264,93 @@ def test_write__report_files(tmp_path):
         assert (tmp_path / f"out/{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), name
 
 
+# The gate's thresholds: the base's judge, and the report says so when the pull request changes them or the base has
+# none.
+
+LOOSENED = GateParams(
+    floors={"roc_auc": 0.5, "average_precision": 0.3}, max_regression={"roc_auc": 0.5, "average_precision": 0.02}
+)
+CHANGES_THE_GATE = (
+    "**This pull request changes the gate:** the new thresholds apply after merge; this verdict used the base's."
+)
+
+
+def runs(metrics_diff: dict = METRICS_DIFF) -> tuple[dict[str, float], dict[str, float]]:
+    """The head's and the base's metrics in a `dvc metrics diff`, as `report.gather` hands them to the gate."""
+    metrics, _ = split_metrics_diff(metrics_diff)
+    return {n: c.new for n, c in metrics.items() if c.new is not None}, {
+        n: c.old for n, c in metrics.items() if c.old is not None
+    }
+
+
+def judged(head_gate: GateParams, metrics_diff: dict = METRICS_DIFF) -> ReportData:
+    """`fixture_data` judged as `report.gather` judges it: by the base's gate (`GATE`), the head's being `head_gate`."""
+    thresholds = pick_thresholds(GATE, head_gate, BASE_SHA, base_has_params=True)
+    gate = judge(*runs(metrics_diff), thresholds)
+    return fixture_data(metrics_diff, gate=gate, noise_tolerance=thresholds.params.noise_tolerance)
+
+
+def test_render__loosened_gate_fails_and_is_flagged_beside_the_verdict():
+    # Given: the -0.0137 ROC AUC run, with a head that loosens the gate enough to let it through.
+    assert check(*runs(), LOOSENED).passed, "the test needs a gate loose enough to pass the run"
+
+    text = render(judged(LOOSENED))
+
+    lines = text.splitlines()
+    assert lines[3] == (
+        "**Quality gate: failed.** roc_auc fell by 0.0137 vs base (0.8875 -> 0.8738); gate.max_regression allows 0.01."
+    )
+    assert lines[5] == CHANGES_THE_GATE
+    assert table_row(text, "gate") == ["gate", "base (applied)", "this pull request"]
+    assert table_row(text, "`gate.floors.roc_auc`") == ["`gate.floors.roc_auc`", "0.8", "0.5"]
+    assert table_row(text, "`gate.max_regression.roc_auc`") == ["`gate.max_regression.roc_auc`", "0.01", "0.5"]
+    assert table_row(text, "roc_auc ↑")[5] == "≥ 0.8; **worse by ≤ 0.01: failed**", (
+        "the base's limits, in the table too"
+    )
+
+
+def test_render__tightened_gate_passes_by_the_base_thresholds_and_is_flagged():
+    # The improved run (ROC AUC 0.8875) is below the head's new floor of 0.9, but main's floor is 0.8.
+    tightened = GateParams(floors={"roc_auc": 0.9, "average_precision": 0.3}, max_regression=dict(GATE.max_regression))
+    improved = reversed_diff(METRICS_DIFF)
+    assert not check(*runs(improved), tightened).passed, "the test needs a gate the head's own run would fail"
+
+    text = render(judged(tightened, improved))
+
+    assert text.splitlines()[3].startswith("**Quality gate: passed.** floors met (roc_auc, average_precision)")
+    assert text.splitlines()[5] == CHANGES_THE_GATE
+    assert table_row(text, "`gate.floors.roc_auc`") == ["`gate.floors.roc_auc`", "0.8", "0.9"]
+
+
+@pytest.mark.parametrize(
+    ("base_has_params", "says"),
+    [
+        (True, "the base `11ca687` has no `gate` in `params.yaml`"),
+        (False, "the base `11ca687` has no `params.yaml` (first use)"),
+    ],
+)
+def test_render__base_without_gate_says_the_head_s_thresholds_apply(base_has_params, says):
+    thresholds = pick_thresholds(None, LOOSENED, BASE_SHA, base_has_params)
+
+    text = render(fixture_data(gate=judge(*runs(), thresholds)))
+
+    assert text.splitlines()[5] == f"**Gate thresholds from this pull request:** {says}, so the head's apply."
+    assert CHANGES_THE_GATE not in text
+
+
+def test_render__unchanged_gate_adds_nothing():
+    assert render(judged(GATE)) == render(fixture_data())
+
+
+def test_write__gate_json_records_the_thresholds(tmp_path):
+    report.write(judged(LOOSENED), tmp_path, pngs=False)
+
+    thresholds = json.loads((tmp_path / "gate.json").read_text())["thresholds"]
+    assert thresholds["applied"] == GATE.model_dump()
+    assert (thresholds["source"], thresholds["base"], thresholds["changed"]) == ("base", BASE_SHA, True)
+    assert thresholds["changes"]["gate.floors.roc_auc"] == {"old": 0.8, "new": 0.5}
+
+
 # The command line.
 
 
@@ -375,3 +463,58 @@ def test_end_to_end__two_commits(tmp_path):
 
 def _merge(old: dict, new: dict) -> dict:
     return {**old, **{k: _merge(old.get(k, {}), v) if isinstance(v, dict) else v for k, v in new.items()}}
+
+
+@pytest.fixture
+def gated_repo(tmp_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git + DVC repository on `main` holding the base run's metrics and the project's gate; nothing else."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # this venv's dvc
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    for scope in ("GLOBAL", "SYSTEM"):  # no user or machine DVC settings
+        monkeypatch.setenv(f"DVC_{scope}_CONFIG_DIR", str(tmp_dir.parent / f"{tmp_dir.name}-dvc-{scope.lower()}"))
+    git(tmp_dir, "init", "-q", "-b", "main")
+    subprocess.run(["dvc", "init", "-q"], cwd=tmp_dir, check=True, capture_output=True)
+    (tmp_dir / "dvc.yaml").write_text("metrics:\n  - reports/eval/metrics.json\n")
+    (tmp_dir / "params.yaml").write_text(yaml.safe_dump({"gate": GATE.model_dump()}, sort_keys=False))
+    shutil.copytree(FIXTURES / "base/reports", tmp_dir / "reports")
+    git(tmp_dir, "add", "-A")
+    git(tmp_dir, "commit", "-q", "-m", "base run")
+    return tmp_dir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", ["loosened", "tightened", "no-gate-at-base"])
+def test_main__the_base_gate_judges_a_pull_request(gated_repo, change):
+    """A branch with the weaker run and a changed gate; the report and `gate.json` say which thresholds judged it."""
+    params = {
+        "loosened": LOOSENED,
+        "tightened": GateParams(floors={"roc_auc": 0.95}, max_regression={"roc_auc": 0.001}),
+        "no-gate-at-base": GATE,
+    }[change]
+    if change == "no-gate-at-base":
+        (gated_repo / "params.yaml").write_text("split:\n  test_size: 0.2\n")
+        git(gated_repo, "commit", "-q", "-am", "no gate yet")
+    base = git(gated_repo, "rev-parse", "HEAD").strip()
+    git(gated_repo, "checkout", "-q", "-b", "feature")
+    (gated_repo / "params.yaml").write_text(yaml.safe_dump({"gate": params.model_dump()}, sort_keys=False))
+    shutil.copytree(FIXTURES / "head/reports", gated_repo / "reports", dirs_exist_ok=True)
+    git(gated_repo, "add", "-A")
+    git(gated_repo, "commit", "-q", "-m", "weaker model, other gate")
+
+    assert report.main(["--no-png"]) == 0
+
+    lines = (gated_repo / "report/report.md").read_text().splitlines()
+    verdict = json.loads((gated_repo / "report/gate.json").read_text())
+    drop = "roc_auc fell by 0.0137 vs base (0.8875 -> 0.8738); gate.max_regression allows 0.01"
+    assert lines[3] == f"**Quality gate: failed.** {drop}."
+    assert verdict["reasons"] == [drop], "judged by main's gate (or, where main has none, by the head's same one)"
+    if change == "no-gate-at-base":
+        assert lines[5] == (
+            f"**Gate thresholds from this pull request:** the base `{base[:7]}` has no `gate` in `params.yaml`, "
+            "so the head's apply."
+        )
+        assert (verdict["thresholds"]["source"], verdict["thresholds"]["missing_at_base"]) == ("head", "gate")
+    else:
+        assert lines[5] == CHANGES_THE_GATE
+        assert (verdict["thresholds"]["source"], verdict["thresholds"]["changed"]) == ("base", True)
+        assert verdict["thresholds"]["applied"] == GATE.model_dump()

@@ -108,6 +108,34 @@ def verdict(gate: GateResult) -> str:
     return f"**Quality gate: failed.** {'; '.join(gate.reasons)}."
 
 
+def thresholds_note(gate: GateResult) -> list[str]:
+    """Beside the verdict, where its thresholds came from when that is not simply the base's own, unchanged `gate`.
+
+    A reviewer must see that a pull request edits the gate: it is judged by the base's thresholds, and its own apply
+    only after merge.
+    """
+    thresholds = gate.thresholds
+    if thresholds is None or not thresholds.notable:
+        return []
+    if thresholds.source == "head":
+        base = f"the base `{thresholds.base_sha[:7]}`"
+        lacks = "`params.yaml` (first use)" if thresholds.missing == "params.yaml" else "`gate` in `params.yaml`"
+        return ["", f"**Gate thresholds from this pull request:** {base} has no {lacks}, so the head's apply."]
+    # A handful of rows at most (two limits per metric, and the noise tolerance), so never shortened.
+    rows = [row([f"`{key}`", _limit(old), _limit(new)]) for key, (old, new) in thresholds.changes.items()]
+    return [
+        "",
+        "**This pull request changes the gate:** the new thresholds apply after merge; this verdict used the base's.",
+        "",
+        *_table(["gate", "base (applied)", "this pull request"], "lrr"),
+        *rows,
+    ]
+
+
+def _limit(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
 def _header(data: ReportData) -> Section:
     head = f"`{data.head_sha[:7]}`" + (" (with uncommitted changes)" if data.head_dirty else "")
     lines = [
@@ -115,6 +143,7 @@ def _header(data: ReportData) -> Section:
         "## Model report",
         "",
         verdict(data.gate),
+        *thresholds_note(data.gate),
         "",
         f"Head {head} compared with base `{data.base_sha[:7]}`.",
     ]

@@ -2,10 +2,11 @@
 
 Reads DVC's machine output (`dvc metrics diff <base> --json --all`, `dvc params diff <base> --json`, `dvc status
 --json`), the git-tracked plot data and data profile in the workspace and at the base (`git show <base>:<path>`), the
-committed `dvc.lock` and the `gate` params. Writes into `--out` (default `report/`):
+committed `dvc.lock` and the `gate` params (the base's: a pull request cannot loosen its own gate). Writes into
+`--out` (default `report/`):
 - `report.md`: the comment body, first line `MARKER`, under GitHub's 65,536-character limit;
 - `full-report.md`: the same, never shortened;
-- `gate.json`: the quality-gate verdict and its checks;
+- `gate.json`: the quality-gate verdict, its checks, and which thresholds it applied and from where;
 - `roc.png`, `precision_recall.png`, `calibration.png`, `feature_importance.png`: base vs head.
 
 `python -m mlci.review.report [--base REV]` compares with REV, by default the merge-base of HEAD and `main` (or
@@ -24,7 +25,7 @@ from typing import Any
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
-from mlci.core.gate import METRICS, check, read_metrics, to_json
+from mlci.core.gate import METRICS, judge, read_metrics, read_thresholds, to_json
 from mlci.core.params import load_params
 from mlci.core.revisions import dvc_json, head, read_at, read_json_at, resolve_base
 from mlci.review.data import Change, LockStatus, Outputs, ReportData
@@ -43,6 +44,7 @@ def gather(base: str | None = None, duration: float | None = None, run_url: str 
     params = load_params()
     read_metrics()  # fails with "run `dvc repro` first" before asking DVC anything
     base_sha = resolve_base(base)
+    thresholds = read_thresholds(base_sha, params.gate)  # a malformed base `gate` fails before DVC is asked
     head_sha, dirty = head()
     metrics, segments = split_metrics_diff(dvc_json("metrics", "diff", base_sha, "--all"))
     has_base = read_at(base_sha, METRICS) is not None
@@ -54,9 +56,9 @@ def gather(base: str | None = None, duration: float | None = None, run_url: str 
         params=changed_params(dvc_json("params", "diff", base_sha)),
         head=read_outputs(_read_workspace),
         base=read_outputs(partial(read_json_at, base_sha)) if has_base else None,
-        gate=check(head_metrics, base_metrics, params.gate),
+        gate=judge(head_metrics, base_metrics, thresholds),
         lock=lock_status(),
-        noise_tolerance=params.gate.noise_tolerance,
+        noise_tolerance=thresholds.params.noise_tolerance,
         base_sha=base_sha,
         head_sha=head_sha,
         head_dirty=dirty,
