@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from mlci.core.metric_names import HIGHER_IS_BETTER, SEGMENT_METRICS
 from mlci.review import charts
+from mlci.review.comment import COMMENT_LIMIT, MARKER
 
 if TYPE_CHECKING:
     from mlci.core.gate import GateResult
     from mlci.review.data import Change, LockStatus, ReportData
 
-MARKER = "<!-- mlci:pr-report -->"
-COMMENT_LIMIT = 65_536  # GitHub rejects longer comment bodies
 MAX_CHARS = COMMENT_LIMIT - 1_536  # room for what a poster adds (CML appends a watermark)
 FIX_COMMAND = "dvc repro && git add dvc.lock reports && git commit"
 FULL_REPORT = "full-report.md"
