@@ -5,7 +5,8 @@
   whose `origin` reads `https://github.com/acme/mlci.git`, so that `github.repository` is `acme/mlci` (nothing
   fetches from it: act copies the clone as the workspace, history included).
 - Third-party actions: every `uses:` pinned in `.github/` is mapped with `--local-repository` to a stand-in in
-  `standins/actions/`; a pinned action without a stand-in fails the run. `actions/checkout` is act's own job.
+  `standins/actions/`; a pinned action without a stand-in fails the run. `actions/checkout` is act's own job (it
+  copies the local repository), except for a step with a `ref:`, which the checkout stand-in serves from git.
 - Tools the workflows call: stand-in `gh`, `npm` and (installed by `npm`) `cml` record their calls and talk to a
   fake GitHub in the test's state folder.
 - Python: the setup-python stand-in gives each job a throwaway venv whose packages are those of the environment
@@ -46,8 +47,9 @@ STANDIN_ACTIONS = {
     "actions/cache": "cache",
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
+    "actions/checkout": "checkout",  # only a step with `ref:` reaches it
 }
-ACT_HANDLES = {"actions/checkout"}  # act copies the local repository instead
+ACT_HANDLES = {"actions/checkout"}  # act copies the local repository instead, when `ref:` is absent
 USES = re.compile(r"^\s*(?:-\s*)?uses:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
 PINNED = re.compile(r"^([\w.-]+/[\w.-]+)(/[\w./-]+)?@([0-9a-f]{40})$")
 # A small, quick version of the project: 3,000 demo rows, early-stopped boosting, one importance repeat, and a gate
@@ -121,7 +123,7 @@ def build_toolbox(root: Path) -> Toolbox:
     bash_env.write_text("if [ -t 0 ]; then exec </dev/null; fi\n")
     mappings = []
     for action, shas in sorted(pinned_uses().items()):
-        if action in ACT_HANDLES:
+        if action in ACT_HANDLES and action not in STANDIN_ACTIONS:
             continue
         if action not in STANDIN_ACTIONS:
             raise LookupError(f"{action} is used in .github/ but has no stand-in in {STANDINS / 'actions'}; add one")
@@ -268,6 +270,7 @@ class Workspace:
             STANDIN_SITE_PACKAGES=sysconfig.get_paths()["purelib"],
             STANDIN_SCRIPTS=str(VENV_BIN),
             STANDIN_NPM_BIN=str(npm_bin),
+            STANDIN_REPO=str(self.repo),  # what the checkout stand-in reads
             **(env or {}),
         )
         command = [

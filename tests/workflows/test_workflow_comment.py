@@ -59,6 +59,9 @@ def test_comment__posts_once_with_cml_then_updates_the_same_comment(workspace: W
     first = comment_run(workspace, "501")
 
     assert first.succeeded(), first.tail()
+    (checkout,) = first.calls_of("checkout")
+    assert checkout["inputs"]["ref"] == workspace.project.main_sha, "comment.py of the default branch, not the PR's"
+    assert checkout["inputs"]["sparse-checkout"] == "src/mlci/review/comment.py"
     (npm,) = first.calls_of("npm")
     assert "@dvcorg/cml@0.20.6" in npm["args"] and "--ignore-scripts" in npm["args"]
     (cml,) = first.calls_of("cml")

@@ -106,12 +106,25 @@ def test_pipeline_workflows_opt_out_of_dvc_analytics() -> None:
         assert env.get("DVC_NO_ANALYTICS") == "1" and env.get("ITERATIVE_DO_NOT_TRACK") == "1", name
 
 
-def test_comment_workflow_never_checks_out_or_sets_up_code() -> None:
+def test_comment_workflow_runs_only_its_own_script_from_the_default_branch() -> None:
+    """The one checkout is comment.py at `github.sha` (the default branch under workflow_run), run with bare python3."""
     workflow = load(GITHUB / "workflows" / "comment.yml")
     assert list(workflow["on"]) == ["workflow_run"]
     for job in workflow["jobs"].values():
         uses = [step.get("uses", "") for step in job["steps"]]
-        assert not [u for u in uses if u.startswith(("actions/checkout", "./", "$/", "actions/setup-python"))], uses
-        assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
-    for script in run_scripts(GITHUB / "workflows" / "comment.yml"):
+        assert not [u for u in uses if u.startswith(("./", "$/", "actions/setup-python"))], uses
+        (checkout,) = [step["with"] for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@")]
+        assert checkout == {
+            "ref": "${{ github.sha }}",
+            "persist-credentials": False,
+            "sparse-checkout": "src/mlci/review/comment.py",
+            "sparse-checkout-cone-mode": False,
+        }, checkout
+        assert job["permissions"] == {"actions": "read", "contents": "read", "pull-requests": "write"}
+    scripts = run_scripts(GITHUB / "workflows" / "comment.yml")
+    assert [s for s in scripts if "python3" in s] == [
+        "python3 -I src/mlci/review/comment.py validate",
+        "python3 -I src/mlci/review/comment.py post",
+    ]
+    for script in scripts:
         assert "GITHUB_ENV" not in script and "GITHUB_PATH" not in script, "no environment writes after a workflow_run"
