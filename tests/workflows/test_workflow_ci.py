@@ -15,8 +15,11 @@ def test_ci_on_push__lints_and_tests_with_make(workspace: Workspace) -> None:
     run = workspace.act("push", "ci.yml", payload, env={"PYTEST_ADDOPTS": "tests/workflows/test_workflow_static.py"})
 
     assert run.succeeded() and run.log.count("Job succeeded") == 2, run.tail(120)
-    locked = [call["args"] for call in run.calls_of("uv") if "requirements-dev.txt" in call["args"]]
-    assert len(locked) == 2 and all("--require-hashes" in args for args in locked), locked
+    uv = [call["args"] for call in run.calls_of("uv")]
+    installs = [args for args in uv if args[:2] == ["pip", "install"] and "requirements-dev.txt" in args]
+    assert len(installs) == 2 and all("--require-hashes" in args for args in installs), uv
+    compiles = [args for args in uv if args[:2] == ["pip", "compile"]]
+    assert {args[args.index("-o") + 1] for args in compiles} == {"requirements.txt", "requirements-dev.txt"}, uv
     for command in (
         "ruff check src tests",
         "zizmor --offline .github",
