@@ -287,7 +287,7 @@ def test_remote__main_pushes_data_models_and_run_cache(main: Path, s3) -> None:
     }
     # DVC keeps no run-cache entry for a stage with an uncached output that is not a metric or a plot:
     # validate (reports/data_profile.json) and evaluate (reports/eval/plots, under outs:) get none.
-    assert commands == {f"python -m mlci.{stage}" for stage in ("generate", "ingest", "split", "train")}
+    assert commands == {f"python -m mlci.stages.{stage}" for stage in ("generate", "ingest", "split", "train")}
 
 
 @pytest.mark.parametrize(
