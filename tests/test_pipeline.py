@@ -7,103 +7,20 @@ pipeline runs in seconds. The stages run the copy's own code (PYTHONPATH) with t
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+
+from projectkit import UP_TO_DATE, commit, dvc, edit_params, new_project, run, stage_outcomes, stages_run
 
 pytestmark = pytest.mark.slow
 
-PROJECT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the virtual environment running the tests: its `python` and `dvc`
 STAGES = ["generate", "ingest", "validate", "split", "train", "evaluate"]
 METRICS = Path("reports/eval/metrics.json")
-SMALL = {"demo.n_rows": 3000}
-
-
-def environment(root: Path) -> dict[str, str]:
-    home = root.parent / f".{root.name}-home"  # DVC and git configuration of this test only
-    home.mkdir(exist_ok=True)
-    (home / "gitconfig").touch()
-    return {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(root / "src"),
-        "DVC_NO_ANALYTICS": "1",
-        "ITERATIVE_DO_NOT_TRACK": "1",
-        "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
-        "DVC_GLOBAL_CONFIG_DIR": str(home / "dvc-global"),
-        "DVC_SYSTEM_CONFIG_DIR": str(home / "dvc-system"),
-        "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-
-
-def run(root: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a command in `root`; stdout and stderr together, in order, as `.stdout`."""
-    done = subprocess.run(
-        command,
-        cwd=root,
-        env=environment(root),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=900,
-    )
-    if check and done.returncode != 0:
-        raise AssertionError(f"`{' '.join(command)}` exited with {done.returncode}:\n{done.stdout}")
-    return done
-
-
-def dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run(root, str(BIN / "dvc"), *args, check=check)
-
-
-def stages_run(output: str) -> list[str]:
-    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
-
-
-def edit_params(root: Path, changes: dict[str, object]) -> None:
-    """Set dotted keys in the copy's params.yaml, e.g. {"train.model": "random_forest"}."""
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
-    for dotted, value in changes.items():
-        *sections, key = dotted.split(".")
-        node = params
-        for section in sections:
-            node = node[section]
-        node[key] = value
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-
-
-def copy_project(root: Path) -> Path:
-    """A new git repository holding the working tree's tracked and not-ignored files, committed, demo data small."""
-    listed = subprocess.run(
-        ["git", "-C", str(PROJECT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = PROJECT / name
-        if source.is_file():  # tracked files deleted in the working tree are listed too
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, root / name)
-    edit_params(root, SMALL)
-    run(root, "git", "init", "-q", "-b", "main")
-    run(root, "git", "config", "user.name", "Pipeline Test")
-    run(root, "git", "config", "user.email", "pipeline-test@example.com")
-    run(root, "git", "config", "commit.gpgsign", "false")
-    commit(root, "initial state")
-    return root
-
-
-def commit(root: Path, message: str) -> None:
-    run(root, "git", "add", "-A")
-    run(root, "git", "commit", "-q", "--allow-empty", "-m", message)
+SMALL = {"demo": {"n_rows": 3000}}
 
 
 def clone(source: Path, root: Path) -> Path:
@@ -115,21 +32,13 @@ def clone(source: Path, root: Path) -> Path:
 @pytest.fixture(scope="session")
 def fresh_runs(tmp_path_factory) -> tuple[Path, Path]:
     """Two independent copies of the project, each reproduced from scratch (concurrently) and committed."""
-    roots = [copy_project(tmp_path_factory.mktemp(name) / "project") for name in ("first", "second")]
-    runs = [
-        subprocess.Popen(
-            [str(BIN / "dvc"), "repro"],
-            cwd=root,
-            env=environment(root),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for root in roots
+    roots = [
+        new_project(tmp_path_factory.mktemp(name) / "project", params=SMALL, message="initial state")
+        for name in ("first", "second")
     ]
-    for root, process in zip(roots, runs, strict=True):
-        output, _ = process.communicate(timeout=900)
-        assert process.returncode == 0, f"dvc repro failed in {root}:\n{output}"
+    with ThreadPoolExecutor(len(roots)) as pool:
+        outputs = list(pool.map(lambda root: dvc(root, "repro").stdout, roots))
+    for root, output in zip(roots, outputs, strict=True):
         assert stages_run(output) == STAGES
         commit(root, "reproduce")
     return roots[0], roots[1]
@@ -167,8 +76,8 @@ def test_repro__second_run_does_nothing(fresh_runs):
     output = dvc(root, "repro").stdout
 
     assert stages_run(output) == []
-    assert "Data and pipelines are up to date." in output
-    assert all(f"Stage '{stage}' didn't change, skipping" in output for stage in STAGES)
+    assert UP_TO_DATE in output
+    assert stage_outcomes(output) == dict.fromkeys(STAGES, "unchanged")
     assert run(root, "git", "status", "--porcelain").stdout == "", "a no-op run must not change any tracked file"
 
 
@@ -182,7 +91,7 @@ def test_repro__deterministic(fresh_runs):
 
 def test_repro__threshold_reruns_only_evaluate(project):
     before = read_json(project / METRICS)
-    edit_params(project, {"evaluate.threshold": 0.2})
+    edit_params(project, {"evaluate": {"threshold": 0.2}})
 
     output = dvc(project, "repro").stdout
 
@@ -237,11 +146,13 @@ def write_customers(path: Path, rows: int = 600, seed: int = 0, churned: str | N
 
 
 CUSTOMERS = {
-    "data.source": "data/customers.csv",
-    "data.target": "churned",
-    "data.time_column": "signup_date",
-    "data.id_column": "customer_id",
-    "data.segment_column": "plan",
+    "data": {
+        "source": "data/customers.csv",
+        "target": "churned",
+        "time_column": "signup_date",
+        "id_column": "customer_id",
+        "segment_column": "plan",
+    }
 }
 
 
@@ -269,15 +180,15 @@ def test_repro__bring_your_own_csv(project):
     output = dvc(project, "repro").stdout
 
     assert stages_run(output) == STAGES[1:]
-    assert "Stage 'generate' didn't change, skipping" in output
+    assert stage_outcomes(output)["generate"] == "unchanged"
 
 
 def _missing_file(root):
-    edit_params(root, {"data.source": "data/missing.csv"})
+    edit_params(root, {"data": {"source": "data/missing.csv"}})
 
 
 def _missing_target(root):
-    edit_params(root, {"data.target": "fraud"})
+    edit_params(root, {"data": {"target": "fraud"}})
 
 
 def _one_class(root):
@@ -291,11 +202,11 @@ def _malformed_params(root):
 
 
 def _bad_threshold(root):
-    edit_params(root, {"evaluate.threshold": 1.5})  # only evaluate re-runs: DVC must not delete its last metrics
+    edit_params(root, {"evaluate": {"threshold": 1.5}})  # only evaluate re-runs: DVC must not delete its last metrics
 
 
 def _unknown_model(root):
-    edit_params(root, {"train.model": "xgboost"})
+    edit_params(root, {"train": {"model": "xgboost"}})
 
 
 @pytest.mark.parametrize(

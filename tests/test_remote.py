@@ -10,12 +10,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,16 +22,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from projectkit import UP_TO_DATE, commit, dvc, edit_params, git, new_project, stage_outcomes, venv_tool
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv running pytest; stage commands call `python`, so it leads PATH
 BUCKET = "mlci-dvc-remote"
 PREFIX = "store"
 N_ROWS = 3000
 STAGES = ("generate", "ingest", "validate", "split", "train", "evaluate")
 UPSTREAM = STAGES[:-1]
-UP_TO_DATE = "Data and pipelines are up to date."
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -43,82 +39,6 @@ AWS_ENV = {
     "no_proxy": "127.0.0.1",
 }
 AWS_UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
-# What `dvc repro` logs for each stage (DVC 3.67), and what it means. A run-cache restore is listed so that one
-# shows up in a comparison instead of passing unnoticed.
-OUTCOMES = (
-    (re.compile(r"Running stage '([\w-]+)':"), "ran"),
-    (re.compile(r"Stage '([\w-]+)' didn't change, skipping"), "unchanged"),
-    (re.compile(r"Pulling data for stage: '([\w-]+)'"), "pulled"),
-    (re.compile(r"Stage '([\w-]+)' is cached - skipping run, checking out outputs"), "restored"),
-)
-
-
-def tool(name: str) -> str:
-    """The venv's `name` executable, or a failure saying how to install it."""
-    found = shutil.which(name, path=str(BIN))
-    if found is None:
-        pytest.fail(f"{name} not found in {BIN}; install the dev tools with `make setup-dev`.")
-    return found
-
-
-def environment(repo: Path) -> dict[str, str]:
-    """The environment of every command run in `repo`: the venv first, and nothing from the user's own configs."""
-    isolated = repo.parent / "isolated"
-    return {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(repo / "src"),  # the stages import this copy's code, not the editable install's
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "DVC_NO_ANALYTICS": "1",
-        "DVC_GLOBAL_CONFIG_DIR": str(isolated / "dvc-global"),  # a global cache.dir would defeat the empty cache
-        "DVC_SYSTEM_CONFIG_DIR": str(isolated / "dvc-system"),
-        "DVC_SITE_CACHE_DIR": str(isolated / "dvc-site-cache"),
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-
-
-def run(repo: Path, *args: str) -> str:
-    """Run a command in `repo` and return its combined output; fail the test, showing that output, if it fails."""
-    result = subprocess.run(
-        args,
-        cwd=repo,
-        env=environment(repo),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"`{' '.join(args)}` failed in {repo} with exit code {result.returncode}:\n{result.stdout}")
-    return result.stdout
-
-
-def dvc(repo: Path, *args: str) -> str:
-    return run(repo, tool("dvc"), *args)
-
-
-def git(repo: Path, *args: str) -> str:
-    return run(repo, "git", *args)
-
-
-def stage_outcomes(output: str) -> dict[str, str]:
-    """What `dvc repro` did with each stage, read from its log: ran, unchanged, pulled or restored (run-cache)."""
-    outcomes = {}
-    for line in output.splitlines():
-        for pattern, outcome in OUTCOMES:
-            if match := pattern.fullmatch(line.strip()):
-                outcomes[match.group(1)] = outcome
-    return outcomes
-
-
-def set_param(repo: Path, section: str, key: str, value: object) -> None:
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    params[section][key] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def workspace(repo: Path) -> dict[str, str]:
@@ -216,7 +136,7 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             patch.delenv(name, raising=False)
         with log.open("wb") as out:
             server = subprocess.Popen(
-                [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                [venv_tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -240,27 +160,12 @@ def s3(s3_endpoint: str):
 @pytest.fixture(scope="module")
 def main(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`main`: this project's files at N_ROWS rows, reproduced, committed, and pushed with its run-cache."""
-    repo = tmp_path_factory.mktemp("main")
-    listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for name in filter(None, listed):
-        if (ROOT / name).is_file():  # a tracked file deleted in the working tree stays deleted
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
-    set_param(repo, "demo", "n_rows", N_ROWS)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "mlci test")
-    git(repo, "config", "user.email", "mlci-test@example.com")
+    repo = new_project(tmp_path_factory.mktemp("main"), params={"demo": {"n_rows": N_ROWS}})
     dvc(repo, "remote", "add", "-d", "s3", f"s3://{BUCKET}/{PREFIX}")
     dvc(repo, "remote", "modify", "s3", "endpointurl", s3_endpoint)
-    output = dvc(repo, "repro")
+    output = dvc(repo, "repro").stdout
     assert stage_outcomes(output) == dict.fromkeys(STAGES, "ran"), output
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "main: pipeline outputs and the S3 remote")
+    commit(repo, "main: pipeline outputs and the S3 remote")
     dvc(repo, "push", "--run-cache")
     return repo
 
@@ -311,10 +216,10 @@ def test_remote__fresh_clone_gets_outputs_without_rerunning(
 ) -> None:
     # when
     for args in commands:
-        output = dvc(clone, *args)
+        output = dvc(clone, *args).stdout
     # then
     assert stage_outcomes(output) == expected, output
-    assert dvc(clone, "status").strip() == UP_TO_DATE
+    assert dvc(clone, "status").stdout.strip() == UP_TO_DATE
     assert git(clone, "status", "--porcelain") == "", "nothing to commit: dvc.lock and metrics as on main"
     ours, theirs = workspace(clone), workspace(main)
     assert "models/model.skops" in ours
@@ -335,13 +240,13 @@ def test_remote__evaluate_param_change_reruns_only_evaluate(
 ) -> None:
     # given: a pull request that only moves the decision threshold
     threshold = yaml.safe_load((clone / "params.yaml").read_text())["evaluate"]["threshold"] / 2
-    set_param(clone, "evaluate", "threshold", threshold)
+    edit_params(clone, {"evaluate": {"threshold": threshold}})
     # when
-    output = dvc(clone, "repro", *flags)
+    output = dvc(clone, "repro", *flags).stdout
     # then
     expected = dict.fromkeys(UPSTREAM, "pulled" if pulled else "unchanged") | {"evaluate": "ran"}
     assert stage_outcomes(output) == expected, output
-    again = dvc(clone, "repro", *flags)
+    again = dvc(clone, "repro", *flags).stdout
     assert stage_outcomes(again) == dict.fromkeys(STAGES, "unchanged"), f"a second run: {again}"
     lock = yaml.safe_load((clone / "dvc.lock").read_text())
     assert lock["stages"]["evaluate"]["params"]["params.yaml"]["evaluate"]["threshold"] == threshold
