@@ -1,13 +1,11 @@
 """What `test_gate` and `test_report` share.
 
-The two recorded pipeline runs, the gate they were judged by, and a git environment that reads no user or system
-configuration.
+The two recorded pipeline runs and the gate they were judged by.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from mlci.core.params import GateParams
@@ -21,11 +19,3 @@ PROJECT_GATE = GateParams(
     max_regression={"roc_auc": 0.01, "average_precision": 0.02},
     noise_tolerance=0.002,
 )
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}

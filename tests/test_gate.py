@@ -17,9 +17,10 @@ import yaml
 from mlci.core import gate
 from mlci.core.gate import check, judge, pick_thresholds
 from mlci.core.params import GateParams
+from projectkit import GIT_ENV
 from report_fixtures import BASE_METRICS as BASE
-from report_fixtures import GIT_ENV, PROJECT_GATE
 from report_fixtures import HEAD_METRICS as HEAD
+from report_fixtures import PROJECT_GATE
 
 
 def test_check__regression_beyond_tolerance_fails():

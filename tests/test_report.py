@@ -24,10 +24,11 @@ from mlci.core.params import GateParams
 from mlci.review import report
 from mlci.review.render import COMMENT_LIMIT, FIX_COMMAND, MARKER, fit, render
 from mlci.review.report import Change, LockStatus, ReportData, changed_params, read_outputs, split_metrics_diff
-from report_fixtures import FIXTURES, GIT_ENV
+from projectkit import edit_params, git, head, new_project
+from projectkit import run as run_in
+from report_fixtures import FIXTURES
 from report_fixtures import PROJECT_GATE as GATE
 
-ROOT = Path(__file__).resolve().parents[1]
 METRICS_DIFF = json.loads((FIXTURES / "dvc/metrics_diff.json").read_text())
 PARAMS_DIFF = json.loads((FIXTURES / "dvc/params_diff.json").read_text())
 BASE_SHA = "11ca687b2c09527b881eb8b04db9415a7a014137"  # the commit of the base run when the fixtures were made
@@ -354,11 +355,6 @@ def test_write__gate_json_records_the_thresholds(tmp_path):
 # The command line.
 
 
-def git(root: Path, *args: str) -> str:
-    env = os.environ | GIT_ENV
-    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -382,34 +378,11 @@ def test_main__user_errors_exit_2(tmp_dir, capsys, argv, message):
 @pytest.mark.slow
 def test_end_to_end__two_commits(tmp_path):
     """Run the real pipeline twice in a fresh repository and report the second run against the first."""
-    root = tmp_path / "project"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")} | GIT_ENV
-    env |= {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "DVC_NO_ANALYTICS": "1"}
-
-    def run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
-        assert not check or done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
-        return done
-
-    def set_params(**sections: dict) -> None:
-        params = yaml.safe_load((root / "params.yaml").read_text())
-        for section, values in sections.items():
-            params[section] = _merge(params[section], values)
-        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
     # Given: the project without results, committed; then its first run, committed.
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in files:
-        if not name.startswith(("tests/", "reports/")) and (ROOT / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, root / name)
-    set_params(demo={"n_rows": 3000}, evaluate={"importance_repeats": 1})
-    run("git", "init", "-q", "-b", "main")
-    run("git", "add", "-A")
-    run("git", "commit", "-q", "-m", "no results yet")
-    empty = run("git", "rev-parse", "HEAD").stdout.strip()
+    small = {"demo": {"n_rows": 3000}, "evaluate": {"importance_repeats": 1}}
+    root = new_project(tmp_path / "project", params=small, leave_out=("tests/", "reports/"), message="no results yet")
+    run = partial(run_in, root, combined=False)  # stdout apart from stderr
+    empty = head(root)
     run("dvc", "repro", "--quiet")
     run("git", "add", "-A")
     run("git", "commit", "-q", "-m", "first run")
@@ -422,7 +395,7 @@ def test_end_to_end__two_commits(tmp_path):
     assert "The committed `dvc.lock` matches the reproduced pipeline." in first
 
     # When: a pull request changes the model but commits params.yaml alone, and CI reproduces it.
-    set_params(train={"model": "logistic_regression"})
+    edit_params(root, {"train": {"model": "logistic_regression"}})
     run("git", "commit", "-q", "-am", "try logistic regression")
     run("dvc", "repro", "--quiet")
     done = run(
@@ -459,10 +432,6 @@ def test_end_to_end__two_commits(tmp_path):
     run("git", "commit", "-q", "-m", "lock")
     run("python", "-m", "mlci.review.report", "--base", base, "--no-png")
     assert "The committed `dvc.lock` matches the reproduced pipeline." in (root / "report/report.md").read_text()
-
-
-def _merge(old: dict, new: dict) -> dict:
-    return {**old, **{k: _merge(old.get(k, {}), v) if isinstance(v, dict) else v for k, v in new.items()}}
 
 
 @pytest.fixture
