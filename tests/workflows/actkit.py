@@ -1,9 +1,9 @@
 """The harness that runs the real workflow files through `act` on this host, with stand-ins for what cannot run here.
 
-- The project: a temporary git repository holding this checkout's files, a small demo set (`TEST_PARAMS`) and the
-  results of `dvc repro` committed on `main`, pushed to a local bare repository. Each test works in a clone of it
-  whose `origin` reads `https://github.com/acme/mlci.git`, so that `github.repository` is `acme/mlci` (nothing
-  fetches from it: act copies the clone as the workspace, history included).
+- The project: a temporary git repository (`projectkit.new_project`) holding this checkout's files, a small demo set
+  (`TEST_PARAMS`) and the results of `dvc repro` committed on `main`, pushed to a local bare repository. Each test
+  works in a clone of it whose `origin` reads `https://github.com/acme/mlci.git`, so that `github.repository` is
+  `acme/mlci` (nothing fetches from it: act copies the clone as the workspace, history included).
 - Third-party actions: every `uses:` pinned in `.github/` is mapped with `--local-repository` to a stand-in in
   `standins/actions/`; a pinned action without a stand-in fails the run. `actions/checkout` is act's own job (it
   copies the local repository), except for a step with a `ref:`, which the checkout stand-in serves from git.
@@ -22,7 +22,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -30,12 +29,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from projectkit import ROOT, VENV_BIN, commit, dvc, edit_params, environment, git, head, new_project, project_files
 
-ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 STANDINS = HERE / "standins"
-VENV_BIN = Path(sys.executable).parent
 REPOSITORY = "acme/mlci"
 REMOTE_URL = f"https://github.com/{REPOSITORY}.git"
 MARKER = "<!-- mlci:pr-report -->"
@@ -67,20 +64,6 @@ TEST_PARAMS = {
 run_ids = itertools.count(int(time.time()) % 100_000 * 100)
 
 
-def merge(base: dict, changes: dict) -> dict:
-    """`base` with `changes` applied key by key, nested mappings merged."""
-    merged = dict(base)
-    for key, value in changes.items():
-        merged[key] = merge(base.get(key) or {}, value) if isinstance(value, dict) and value else value
-    return merged
-
-
-def edit_params(repo: Path, changes: dict) -> None:
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    path.write_text(yaml.safe_dump(merge(params, changes), sort_keys=False), encoding="utf-8")
-
-
 def pinned_uses(root: Path = ROOT) -> dict[str, set[str]]:
     """Every third-party action pinned in `.github/`: `owner/name` to the commit SHAs it is pinned at."""
     found: dict[str, set[str]] = {}
@@ -90,11 +73,6 @@ def pinned_uses(root: Path = ROOT) -> dict[str, set[str]]:
             if match:
                 found.setdefault(match.group(1), set()).add(match.group(3))
     return found
-
-
-def git(repo: Path, *args: str, env: dict | None = None) -> str:
-    result = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env)
-    return result.stdout.strip()
 
 
 @dataclass
@@ -108,6 +86,10 @@ class Toolbox:
     bash_env: Path
     isolated: Path  # DVC's and git's global settings, empty
     local_repositories: list[str]
+
+    def environment(self) -> dict[str, str]:
+        """For git and act: no user or system settings, and not the test venv (act jobs get their own Python)."""
+        return environment(self.isolated, venv=False)
 
 
 def build_toolbox(root: Path) -> Toolbox:
@@ -128,34 +110,9 @@ def build_toolbox(root: Path) -> Toolbox:
         if action not in STANDIN_ACTIONS:
             raise LookupError(f"{action} is used in .github/ but has no stand-in in {STANDINS / 'actions'}; add one")
         mappings += [f"{action}@{sha}={STANDINS / 'actions' / STANDIN_ACTIONS[action]}" for sha in sorted(shas)]
-    for name in ("cache", "act-cache", "isolated"):
+    for name in ("cache", "act-cache"):
         (root / name).mkdir()
-    (root / "isolated" / "gitconfig").touch()
     return Toolbox(root, bin_dir, root / "cache", root / "act-cache", bash_env, root / "isolated", mappings)
-
-
-def quiet_environment(isolated: Path) -> dict[str, str]:
-    """This process's environment without the test venv on PATH, and with empty global settings for git and DVC."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTEST", "VIRTUAL_ENV", "PYTHON", "GITHUB_", "RUNNER_", "DVC_", "GIT_"))
-        and key not in {"CI", "ACT", "BASH_ENV"}
-    }
-    env["PATH"] = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p) != VENV_BIN)
-    env.update(
-        DVC_NO_ANALYTICS="1",
-        DVC_GLOBAL_CONFIG_DIR=str(isolated / "dvc-global"),
-        DVC_SYSTEM_CONFIG_DIR=str(isolated / "dvc-system"),
-        DVC_SITE_CACHE_DIR=str(isolated / "dvc-site-cache"),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=str(isolated / "gitconfig"),
-        GIT_AUTHOR_NAME="mlci tests",
-        GIT_AUTHOR_EMAIL="tests@example.invalid",
-        GIT_COMMITTER_NAME="mlci tests",
-        GIT_COMMITTER_EMAIL="tests@example.invalid",
-    )
-    return env
 
 
 @dataclass
@@ -167,29 +124,16 @@ class Project:
     files: list[str] = field(default_factory=list)
 
 
-def project_files() -> list[str]:
-    listing = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    return sorted({name for name in listing.split("\0") if name and (ROOT / name).is_file()})
-
-
 def build_project(base: Path, toolbox: Toolbox) -> Project:
     """The project repository in `base`: this checkout's files, TEST_PARAMS, `dvc repro`, commit, push to origin."""
     work, origin = base / "work", base / "origin.git"
-    files = project_files()
-    for name in files:
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, work / name)
-    edit_params(work, TEST_PARAMS)
-    env = quiet_environment(toolbox.isolated)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env['PATH']}"
-    env["PYTHONPATH"] = str(work / "src")  # the stages import this copy's code
-    git(work.parent, "init", "--quiet", "--initial-branch=main", str(work), env=env)
-    subprocess.run(["dvc", "repro", "--quiet"], cwd=work, env=env, check=True)
-    git(work, "add", "--all", env=env)
-    git(work, "commit", "--quiet", "-m", "Project with its results on the small demo set", env=env)
+    env = environment(toolbox.isolated, code=work)  # the test venv's `dvc`; the stages import this copy's code
+    new_project(work, params=TEST_PARAMS, message="Project on the small demo set", env=env)
+    dvc(work, "repro", "--quiet", env=env)
+    main_sha = commit(work, "Its results", env=env)
     git(base, "init", "--quiet", "--bare", "--initial-branch=main", str(origin), env=env)
     git(work, "push", "--quiet", str(origin), "main", env=env)
-    return Project(origin=origin, main_sha=git(work, "rev-parse", "HEAD"), files=files)
+    return Project(origin=origin, main_sha=main_sha, files=project_files())
 
 
 @dataclass
@@ -235,13 +179,13 @@ class Workspace:
     project: Project
 
     def commit(self, message: str, branch: str | None = None, params: dict | None = None) -> str:
-        env = quiet_environment(self.toolbox.isolated)
+        env = self.toolbox.environment()
         if branch:
             git(self.repo, "checkout", "--quiet", "-b", branch, env=env)
         if params:
             edit_params(self.repo, params)
         git(self.repo, "commit", "--quiet", "--all", "-m", message, env=env)
-        return git(self.repo, "rev-parse", "HEAD")
+        return head(self.repo, env)
 
     def act(
         self,
@@ -258,7 +202,7 @@ class Workspace:
         event_file.write_text(json.dumps(payload), encoding="utf-8")
         npm_bin = self.state / "npm-global" / "bin"
         npm_bin.mkdir(parents=True, exist_ok=True)
-        process_env = quiet_environment(self.toolbox.isolated)
+        process_env = self.toolbox.environment()
         process_env.update(
             PATH=os.pathsep.join([str(self.toolbox.bin), str(npm_bin), process_env["PATH"]]),
             GITHUB_RUN_ID=run_id,
@@ -312,8 +256,8 @@ def make_workspace(base: Path, project: Project, toolbox: Toolbox) -> Workspace:
     """A fresh clone of origin's main in `base`, its `origin` remote spelled as on GitHub, and an empty state folder."""
     repo, state = base / "repo", base / "state"
     state.mkdir(parents=True)
-    env = quiet_environment(toolbox.isolated)
-    subprocess.run(["git", "clone", "--quiet", str(project.origin), str(repo)], check=True, env=env)
+    env = toolbox.environment()
+    git(base, "clone", "--quiet", str(project.origin), str(repo), env=env)
     git(repo, "remote", "set-url", "origin", REMOTE_URL, env=env)  # act reads github.repository from it
     return Workspace(repo, state, toolbox, project)
 

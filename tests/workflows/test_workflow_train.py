@@ -8,23 +8,14 @@ when the quality gate fails, after the upload. Its report then becomes the pull 
 from __future__ import annotations
 
 import json
-import re
 import tarfile
 
 import pytest
 from actkit import MARKER, ActRun, PushedMain, Workspace, pull_request_event, workflow_run_event
 
+from projectkit import stage_outcomes
+
 pytestmark = pytest.mark.slow
-
-
-def stage_outcomes(log: str) -> dict[str, str]:
-    """What `dvc repro` did with each stage (DVC 3.67's log lines)."""
-    patterns = {
-        "ran": r"Running stage '([\w-]+)'",
-        "unchanged": r"Stage '([\w-]+)' didn't change, skipping",
-        "restored": r"Stage '([\w-]+)' is cached - skipping run, checking out outputs",
-    }
-    return {stage: outcome for outcome, pattern in patterns.items() for stage in re.findall(pattern, log)}
 
 
 def step(run: ActRun, name: str) -> str | None:
