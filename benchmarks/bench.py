@@ -12,7 +12,8 @@ repository in a temp folder, `demo.n_rows` is set there, and everything runs in 
   (and the fit again on one OpenMP thread, for comparison with a stage that pins its threads).
 
 Prints Markdown (stdout; progress goes to stderr) and the targets with pass or fail. `--json PATH` saves the numbers.
-The copies are removed at the end, pass or fail, unless `--keep`.
+The copies are removed at the end, pass or fail, unless `--keep`. The copy and its environment come from
+`tests/projectkit.py`, shared with the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # projectkit: the project copied into a temp git + DVC repository
+import projectkit  # noqa: E402
+
 DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
 NOOP_RUNS = 3
 GIB = 1024**3
@@ -58,7 +62,6 @@ code = os.waitstatus_to_exitcode(status)
 sys.exit(code if code >= 0 else 128 - code)
 '''
 FLOOR_FILES = ("data/validated/schema.json", "data/split/train.parquet", "data/split/test.parquet")
-COMMITTER = ("-c", "user.name=bench", "-c", "user.email=bench@localhost", "-c", "commit.gpgsign=false")
 RSS_UNIT = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in bytes on macOS, KiB elsewhere
 
 
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so the copies are still removed
     try:
         results = [bench(rows, args.keep) for rows in sorted(set(args.rows))]
-    except BenchError as exc:
+    except (BenchError, projectkit.CommandFailed) as exc:
         print(f"error: bench: {exc}", file=sys.stderr)
         return 1
     checks = targets(results)
@@ -94,12 +97,13 @@ def bench(rows: int, keep: bool) -> dict:
     """Copy the project, set `demo.n_rows`, and measure the pipeline there."""
     work = Path(tempfile.mkdtemp(prefix=f"mlci-bench-{rows}-"))
     try:
-        project = work / "project"
-        copy_project(project, rows)
+        project = projectkit.new_project(
+            work / "project", params={"demo": {"n_rows": rows}}, message=f"bench: demo.n_rows={rows}"
+        )
         stage_log = work / "stages.log"
         env = environment(project, stage_timer(work / "stage-timer", stage_log))
         overhead = timer_overhead(work, env)
-        dvc = [shutil.which("dvc", path=env["PATH"]) or "dvc", "repro"]
+        dvc = [projectkit.venv_tool("dvc"), "repro"]
 
         progress(rows, "dvc repro ...")
         others = other_cpu()
@@ -145,25 +149,6 @@ def bench(rows: int, keep: bool) -> dict:
             progress(rows, f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def copy_project(dest: Path, rows: int) -> None:
-    """Copy what git would see (tracked + untracked, not ignored) into a fresh repository; set `demo.n_rows`."""
-    import yaml
-
-    listing = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for name in sorted(set(listing.split("\0")) - {""}):
-        source = ROOT / name
-        if source.is_symlink() or source.is_file():  # a tracked file deleted from the working tree is skipped
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name, follow_symlinks=False)
-    params_file = dest / "params.yaml"
-    params = yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}
-    params.setdefault("demo", {})["n_rows"] = rows
-    params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    git(dest, "init", "--quiet")
-    git(dest, "add", "--all")
-    git(dest, *COMMITTER, "commit", "--quiet", "--no-verify", "--message", f"bench: demo.n_rows={rows}")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -216,13 +201,8 @@ def other_cpu() -> float:
 
 
 def environment(project: Path, shell: Path) -> dict[str, str]:
-    """The environment `make repro` gives DVC, plus the stage timer as its shell."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    # The venv's editable install points at the original checkout; the copy's own code must run instead.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
-    env.update(DVC_NO_ANALYTICS="1", ITERATIVE_DO_NOT_TRACK="1", SHELL=str(shell))
-    return env
+    """The copy's isolated environment (this venv first, the copy's own code), with the stage timer as DVC's shell."""
+    return projectkit.default_environment(project) | {"SHELL": str(shell)}
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, int]:
