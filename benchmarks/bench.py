@@ -36,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # projectkit: the project copied into a temp git + DVC repository
+import setup_bench  # noqa: E402  # the set-up rows: uv vs pip, a fresh clone
+
 import projectkit  # noqa: E402
 
 DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temp copies (their paths go to stderr)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument("--no-setup", action="store_true", help="skip the set-up rows (uv vs pip, fresh clone)")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)  # internal: time the floor in this project copy
     args = parser.parse_args(argv)
     if args.floor:
@@ -82,14 +85,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so the copies are still removed
     try:
+        setup = None
+        if not args.no_setup:
+            print("[setup] make setup (uv) vs pip, then a fresh clone's make repro ...", file=sys.stderr, flush=True)
+            setup = setup_bench.measure()
         results = [bench(rows, args.keep) for rows in sorted(set(args.rows))]
-    except (BenchError, projectkit.CommandFailed) as exc:
+    except (BenchError, projectkit.CommandFailed, RuntimeError) as exc:
         print(f"error: bench: {exc}", file=sys.stderr)
         return 1
-    checks = targets(results)
-    print(render(results, checks))
+    checks = targets(results) + setup_targets(setup)
+    print(render(results, checks, setup))
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "sizes": results, "targets": checks}, indent=2) + "\n")
+        numbers = {"machine": machine(), "setup": setup, "sizes": results, "targets": checks}
+        args.json.write_text(json.dumps(numbers, indent=2) + "\n")
     return 1 if args.strict and any(check["pass"] is False for check in checks) else 0
 
 
@@ -278,6 +286,19 @@ def targets(results: list[dict]) -> list[dict]:
     ]
 
 
+def setup_targets(setup: dict | None) -> list[dict]:
+    """The set-up targets: uv's share of pip's time, and a fresh clone's `make repro`."""
+    return [
+        check("set-up: `make setup` (uv) / pip", setup and setup["ratio"], setup_bench.MAX_SETUP_RATIO, times),
+        check(
+            "fresh clone: `make repro`, package cache warm",
+            setup and setup["fresh_clone_repro"],
+            setup_bench.MAX_FRESH_CLONE_REPRO,
+            seconds,
+        ),
+    ]
+
+
 def check(name: str, value: float | None, limit: float, show) -> dict:
     measured = value is not None
     return {
@@ -290,10 +311,20 @@ def check(name: str, value: float | None, limit: float, show) -> dict:
     }
 
 
-def render(results: list[dict], checks: list[dict]) -> str:
-    """The results as Markdown: one column per size, then the targets."""
+def render(results: list[dict], checks: list[dict], setup: dict | None = None) -> str:
+    """The results as Markdown: the set-up, one column per size, then the targets."""
     head = "| | " + " | ".join(f"{rows_label(r['rows'])} rows" for r in results) + " |"
-    lines = [f"Benchmark on {describe_machine()}.", "", head, "|---" * (len(results) + 1) + "|"]
+    lines = [f"Benchmark on {describe_machine()}.", ""]
+    if setup:
+        lines += [
+            "| set-up: new venv + runtime lock + the project, package cache warm | seconds |",
+            "|---|---|",
+            f"| `make setup` (uv, hash-checked) | {seconds(setup['uv'])} |",
+            f"| the same through pip (`venv`, `pip install -r requirements.txt`, `-e .`) | {seconds(setup['pip'])} |",
+            f"| fresh clone: `git clone` + `make repro` | {seconds(setup['fresh_clone_repro'])} |",
+            "",
+        ]
+    lines += [head, "|---" * (len(results) + 1) + "|"]
 
     def row(label: str, cell) -> None:
         lines.append(f"| {label} | " + " | ".join(cell(result) for result in results) + " |")
