@@ -35,7 +35,6 @@ HERE = Path(__file__).resolve().parent
 STANDINS = HERE / "standins"
 REPOSITORY = "acme/mlci"
 REMOTE_URL = f"https://github.com/{REPOSITORY}.git"
-MARKER = "<!-- mlci:pr-report -->"
 ACT_TIMEOUT = 600  # seconds; a run that takes longer is a hang
 # Each third-party action the workflows pin, and its stand-in under standins/actions/. A pinned action missing here
 # fails the run with a message naming it.
