@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
-from actkit import MARKER, ActRun, Workspace, workflow_run_event
+from actkit import ActRun, Workspace, workflow_run_event
+
+from mlci.review.comment import MARKER
 
 pytestmark = pytest.mark.slow
 

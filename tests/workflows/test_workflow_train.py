@@ -11,8 +11,9 @@ import json
 import tarfile
 
 import pytest
-from actkit import MARKER, ActRun, PushedMain, Workspace, pull_request_event, workflow_run_event
+from actkit import ActRun, PushedMain, Workspace, pull_request_event, workflow_run_event
 
+from mlci.review.comment import MARKER
 from projectkit import stage_outcomes
 
 pytestmark = pytest.mark.slow
