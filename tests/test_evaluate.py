@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 
 import pytest
@@ -114,6 +115,28 @@ def test_main__same_bytes_twice(trained_project):
     stage.main()
 
     assert {name: (trained_project / stage.OUT / name).read_bytes() for name in OUTPUTS} == first
+
+
+def test_main__same_bytes_on_any_number_of_threads(trained_project):
+    """Predictions are computed row by row: the reports must not depend on the machine's core count."""
+    from threadpoolctl import threadpool_limits
+
+    outputs = []
+    for threads in (1, 2, 4):  # conftest sets OMP_NUM_THREADS, so 4 threads run even on 2 cores
+        with threadpool_limits(limits=threads):
+            assert stage.main() == 0
+        outputs.append({name: (trained_project / stage.OUT / name).read_bytes() for name in OUTPUTS})
+
+    assert outputs[1] == outputs[0]
+    assert outputs[2] == outputs[0]
+
+
+def test_main__openmp_threads_sleep_when_idle(trained_project, monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+
+    assert stage.main() == 0
+
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
 
 
 def test_main__threshold_changes_only_threshold_metrics(trained_project):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -11,7 +12,14 @@ import pyarrow as pa
 import pytest
 
 from mlci.core.errors import ModelError
-from mlci.core.model import build_pipeline, canonical_skops, load_model, save_model
+from mlci.core.model import (
+    OPENMP_WAIT_POLICY,
+    build_pipeline,
+    canonical_skops,
+    load_model,
+    save_model,
+    set_openmp_wait_policy,
+)
 from mlci.core.params import TrainParams
 from mlci.core.schema import Schema
 
@@ -124,6 +132,51 @@ def test_save_model__other_seed_differs(tmp_path):
         save_model(build_pipeline(params("random_forest", seed=seed), SCHEMA).fit(X, y), tmp_path / f"{seed}.skops")
 
     assert (tmp_path / "1.skops").read_bytes() != (tmp_path / "2.skops").read_bytes()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_save_model__same_bytes_on_any_number_of_threads(family, tmp_path):
+    """A laptop and a CI runner with other core counts must write the same model file, or `dvc.lock` would differ."""
+    from threadpoolctl import threadpool_limits
+
+    X, y = frame(3000, seed=2)
+    for threads in (1, 2, 4):  # more threads than this machine may have cores: conftest sets OMP_NUM_THREADS
+        pipeline = build_pipeline(params(family), SCHEMA)  # imports the estimator, so its OpenMP library is loaded
+        with threadpool_limits(limits={"openmp": threads}):
+            model = pipeline.fit(X, y)
+        if family == "hist_gradient_boosting":
+            assert model[-1]._bin_mapper.n_threads == threads, "the fit did not run on the threads asked for"
+        save_model(model, tmp_path / f"{threads}.skops")
+
+    first = (tmp_path / "1.skops").read_bytes()
+    assert (tmp_path / "2.skops").read_bytes() == first
+    assert (tmp_path / "4.skops").read_bytes() == first
+
+
+def test_save_model__records_one_thread(tmp_path):
+    from threadpoolctl import threadpool_limits
+
+    X, y = frame(400, seed=1)
+    pipeline = build_pipeline(params("hist_gradient_boosting"), SCHEMA)
+    with threadpool_limits(limits={"openmp": 2}):
+        pipeline.fit(X, y)
+
+    save_model(pipeline, tmp_path / "model.skops")
+
+    assert load_model(tmp_path / "model.skops")[-1]._bin_mapper.n_threads == 1
+
+
+def test_set_openmp_wait_policy(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    set_openmp_wait_policy()
+    assert OPENMP_WAIT_POLICY == "PASSIVE"
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_set_openmp_wait_policy__keeps_the_users_choice(monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    set_openmp_wait_policy()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 def test_canonical_skops__stable_archive(fitted, tmp_path):

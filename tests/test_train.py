@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -124,10 +125,50 @@ def test_train__same_model_on_any_number_of_threads(split_project, tmp_path):
 
     schema = Schema.load()
     X, y, _ = read_split(stage.TRAIN, schema)
-    for threads in (1, 2, 4):
+    for threads in (1, 2, 4):  # conftest sets OMP_NUM_THREADS, so even 4 threads on 2 cores are used as asked
         with threadpool_limits(limits=threads):
-            save_model(stage.train(TrainParams(), schema, X, y), tmp_path / f"{threads}.skops")
+            model = stage.train(TrainParams(), schema, X, y)
+        assert model[-1]._bin_mapper.n_threads == threads, "train must fit on the OpenMP threads it is given"
+        save_model(model, tmp_path / f"{threads}.skops")
 
     first = (tmp_path / "1.skops").read_bytes()
     assert (tmp_path / "2.skops").read_bytes() == first
     assert (tmp_path / "4.skops").read_bytes() == first
+
+
+def test_main__openmp_threads_sleep_when_idle(split_project, monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+
+    assert stage.main() == 0
+
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_train__blas_on_one_thread(split_project, monkeypatch):
+    """A logistic regression's model depends on the BLAS thread count, so `train` pins BLAS to one thread."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from mlci.core.model import build_pipeline
+
+    seen = {}
+
+    def recording(params, schema):
+        pipeline = build_pipeline(params, schema)
+        fit = pipeline.fit
+
+        def fit_and_record(X, y):
+            seen.update({(info["user_api"], info["prefix"]): info["num_threads"] for info in threadpool_info()})
+            return fit(X, y)
+
+        pipeline.fit = fit_and_record
+        return pipeline
+
+    monkeypatch.setattr(stage, "build_pipeline", recording)
+    schema = Schema.load()
+    X, y, _ = read_split(stage.TRAIN, schema)
+    with threadpool_limits(limits=2):
+        stage.train(TrainParams(model="logistic_regression"), schema, X, y)
+
+    assert seen, "no thread pool found"
+    assert {threads for (api, _), threads in seen.items() if api == "blas"} <= {1}
+    assert {threads for (api, _), threads in seen.items() if api == "openmp"} == {2}

@@ -9,12 +9,16 @@ family gets the preprocessing that suits it:
 Models are stored with skops (no pickle). `load_model` refuses any type outside `TRUSTED_TYPES`, so a tampered file
 cannot run code. skops names its entries after memory addresses; `save_model` renames them in traversal order and
 fixes the zip timestamps, so the same model is always the same bytes and `dvc.lock` does not churn.
+
+Thread settings live here (`FIT_THREADS`, `SMALL_PREDICT_THREADS`, `OPENMP_WAIT_POLICY`): they are a matter of
+speed, not of the model.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,27 @@ TRUSTED_TYPES = frozenset(
         "sklearn.utils.validation.check_array",
     }
 )
+
+# Threads for `fit`, per threadpoolctl API; None leaves scikit-learn's default: one OpenMP thread per core the process
+# may use (CPU affinity and cgroup quotas respected). The count changes no number of a histogram gradient boosting
+# model: it finds each feature's split in one thread and partitions rows in a stable order, so 1, 2, 3 and 4 threads
+# grow the same trees (measured on 1M rows; tests/test_model.py checks it). Only the count itself is recorded in the
+# model, and `save_model` writes it as 1, so any machine writes the same bytes. BLAS stays on one thread: a logistic
+# regression fitted with two BLAS threads is a different model (other bytes, measured on 300k rows).
+FIT_THREADS = {"openmp": None, "blas": 1}
+# Many small predictions (permutation importance on a few thousand rows) run on one thread: there is little to share.
+# At 1M rows on 2 cores, two threads saved 0.16 s of 1.2 s when idle, nothing when busy.
+SMALL_PREDICT_THREADS = 1
+# How idle OpenMP threads wait for the next parallel step. libgomp's default spins first: on a busy machine the
+# spinning thread holds a core that the thread it waits for needs. Measured on 2 cores, 1M rows, one other busy
+# process: a 2-thread fit took 15-17 s spinning (up to 45 s under heavier load), 10 s passive, 9.5 s on one thread;
+# on an idle machine both policies took 6.3 s. Set by `set_openmp_wait_policy`, before the OpenMP library loads.
+OPENMP_WAIT_POLICY = "PASSIVE"
+
+
+def set_openmp_wait_policy() -> None:
+    """Let idle OpenMP threads sleep at once, unless `OMP_WAIT_POLICY` is set. Call before importing scikit-learn."""
+    os.environ.setdefault("OMP_WAIT_POLICY", OPENMP_WAIT_POLICY)
 
 
 def build_pipeline(params: TrainParams, schema: Schema):
@@ -128,7 +153,21 @@ def _ordinal(params: TrainParams, unknown: float):
 def save_model(model: Any, path: Path | str) -> None:
     import skops.io as sio
 
+    _forget_thread_count(model)
     write_bytes(path, canonical_skops(sio.dumps(model)))
+
+
+def _forget_thread_count(model: Any) -> None:
+    """Record one thread in the fitted binner of a histogram gradient boosting model, whatever the fit used.
+
+    The binner keeps the thread count the fit ran with; it is used only while fitting (to bin the training data), so
+    it is a trace of the machine, not part of the model. 1 is what a one-thread fit records: models fitted before
+    threads were allowed keep their bytes.
+    """
+    for _, step in getattr(model, "steps", [(None, model)]):
+        binner = getattr(step, "_bin_mapper", None)
+        if binner is not None and hasattr(binner, "n_threads"):
+            binner.n_threads = 1
 
 
 def load_model(path: Path | str) -> Any:

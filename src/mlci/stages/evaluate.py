@@ -24,7 +24,7 @@ from mlci.core.metrics import (
     scores,
     segment_scores,
 )
-from mlci.core.model import load_model
+from mlci.core.model import SMALL_PREDICT_THREADS, load_model, set_openmp_wait_policy
 from mlci.core.params import EvaluateParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
 
@@ -65,9 +65,7 @@ def importance(model, X, y, params: EvaluateParams) -> list[dict]:
     rows.sort()
     if len(np.unique(y[rows])) < 2:
         return []
-    # Dozens of predictions on a few thousand rows: OpenMP threads add little here, and stall badly (30 s instead
-    # of 1 s) when other processes hold the cores, as on a busy CI runner.
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=SMALL_PREDICT_THREADS):  # dozens of predictions on a few thousand rows
         result = permutation_importance(
             model,
             X.iloc[rows],
@@ -84,6 +82,8 @@ def importance(model, X, y, params: EvaluateParams) -> list[dict]:
 
 
 def main() -> int:
+    set_openmp_wait_policy()  # before scikit-learn loads its OpenMP library
+
     def stage() -> None:
         params = load_params().evaluate
         schema = Schema.load(SCHEMA_FILE)

@@ -10,7 +10,7 @@ from mlci import __version__
 from mlci.core import cli, paths
 from mlci.core.frames import read_split
 from mlci.core.io import write_json
-from mlci.core.model import build_pipeline, save_model
+from mlci.core.model import FIT_THREADS, build_pipeline, save_model, set_openmp_wait_policy
 from mlci.core.params import TrainParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
 
@@ -24,10 +24,9 @@ def train(params: TrainParams, schema: Schema, X, y):
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     pipeline = build_pipeline(params, schema)  # imports the estimator, loading the OpenMP and BLAS libraries to limit
-    # Histogram gradient boosting sums gradients in OpenMP threads, so its model depends on the thread count: fit on
-    # one OpenMP/BLAS thread, so every machine trains the same model and `dvc.lock` does not change between them.
-    # (A random forest still builds its trees in parallel: each tree has its own seed and the result is the same.)
-    with threadpool_limits(limits=1):
+    # The thread count is a matter of speed only (see FIT_THREADS): every machine trains the same model. (A random
+    # forest builds its trees in joblib threads: each tree has its own seed and the result is the same.)
+    with threadpool_limits(limits=FIT_THREADS):
         return pipeline.fit(X, y)
 
 
@@ -49,6 +48,8 @@ def metadata(params: TrainParams, schema: Schema, y) -> dict:
 
 
 def main() -> int:
+    set_openmp_wait_policy()  # before scikit-learn loads its OpenMP library
+
     def stage() -> None:
         params = load_params().train
         schema = Schema.load(SCHEMA_FILE)
