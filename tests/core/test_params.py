@@ -12,7 +12,7 @@ from mlci.core.errors import ParamsError
 from mlci.core.params import GateParams, Params, load_gate, load_params
 from mlci.stages import train
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 BAD_PARAMS = [
     pytest.param(
