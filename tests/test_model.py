@@ -16,6 +16,7 @@ from mlci.core.model import (
     OPENMP_WAIT_POLICY,
     build_pipeline,
     canonical_skops,
+    fit_threads,
     load_model,
     save_model,
     set_openmp_wait_policy,
@@ -151,6 +152,11 @@ def test_save_model__same_bytes_on_any_number_of_threads(family, tmp_path):
     first = (tmp_path / "1.skops").read_bytes()
     assert (tmp_path / "2.skops").read_bytes() == first
     assert (tmp_path / "4.skops").read_bytes() == first
+
+
+def test_fit_threads():
+    assert fit_threads(99_999) == {"openmp": 1, "blas": 1}
+    assert fit_threads(100_000) == {"openmp": None, "blas": 1}  # None: scikit-learn's default, one per core
 
 
 def test_save_model__records_one_thread(tmp_path):

@@ -116,12 +116,15 @@ def test_main__bad_params_keep_previous_model(split_project, capsys):
     assert np.isfinite(load_model(stage.MODEL).predict_proba(read_split(stage.TRAIN, Schema.load())[0])).all()
 
 
-def test_train__same_model_on_any_number_of_threads(split_project, tmp_path):
+def test_train__same_model_on_any_number_of_threads(split_project, tmp_path, monkeypatch):
     """Machines with more cores must train the same bytes, or `dvc.lock` would differ between a laptop and CI."""
     import sklearn.ensemble  # noqa: F401  (loads the OpenMP library, so the limits below apply to it)
     from threadpoolctl import threadpool_limits
 
+    from mlci.core import model as model_module
     from mlci.core.model import save_model
+
+    monkeypatch.setattr(model_module, "MIN_ROWS_FOR_FIT_THREADS", 0)  # threads even on these 1,600 rows
 
     schema = Schema.load()
     X, y, _ = read_split(stage.TRAIN, schema)
@@ -144,12 +147,16 @@ def test_main__openmp_threads_sleep_when_idle(split_project, monkeypatch):
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
 
 
-def test_train__blas_on_one_thread(split_project, monkeypatch):
-    """A logistic regression's model depends on the BLAS thread count, so `train` pins BLAS to one thread."""
+@pytest.mark.parametrize(("min_rows", "openmp"), [(None, 1), (0, 2)], ids=["small data", "large data"])
+def test_train__threads(split_project, monkeypatch, min_rows, openmp):
+    """BLAS on one thread always (a logistic regression's model depends on it); OpenMP threads only on large data."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
+    from mlci.core import model as model_module
     from mlci.core.model import build_pipeline
 
+    if min_rows is not None:
+        monkeypatch.setattr(model_module, "MIN_ROWS_FOR_FIT_THREADS", min_rows)
     seen = {}
 
     def recording(params, schema):
@@ -171,4 +178,4 @@ def test_train__blas_on_one_thread(split_project, monkeypatch):
 
     assert seen, "no thread pool found"
     assert {threads for (api, _), threads in seen.items() if api == "blas"} <= {1}
-    assert {threads for (api, _), threads in seen.items() if api == "openmp"} == {2}
+    assert {threads for (api, _), threads in seen.items() if api == "openmp"} == {openmp}

@@ -10,7 +10,7 @@ Models are stored with skops (no pickle). `load_model` refuses any type outside 
 cannot run code. skops names its entries after memory addresses; `save_model` renames them in traversal order and
 fixes the zip timestamps, so the same model is always the same bytes and `dvc.lock` does not churn.
 
-Thread settings live here (`FIT_THREADS`, `SMALL_PREDICT_THREADS`, `OPENMP_WAIT_POLICY`): they are a matter of
+Thread settings live here (`fit_threads`, `SMALL_PREDICT_THREADS`, `OPENMP_WAIT_POLICY`): they are a matter of
 speed, not of the model.
 """
 
@@ -50,20 +50,33 @@ TRUSTED_TYPES = frozenset(
     }
 )
 
-# Threads for `fit`, per threadpoolctl API; None leaves scikit-learn's default: one OpenMP thread per core the process
-# may use (CPU affinity and cgroup quotas respected). The count changes no number of a histogram gradient boosting
-# model: it finds each feature's split in one thread and partitions rows in a stable order, so 1, 2, 3 and 4 threads
-# grow the same trees (measured on 1M rows; tests/test_model.py checks it). Only the count itself is recorded in the
-# model, and `save_model` writes it as 1, so any machine writes the same bytes. BLAS stays on one thread: a logistic
-# regression fitted with two BLAS threads is a different model (other bytes, measured on 300k rows).
-FIT_THREADS = {"openmp": None, "blas": 1}
+# OpenMP threads change no number of a histogram gradient boosting model: it finds each feature's split in one thread
+# and partitions rows in a stable order, so 1, 2, 3 and 4 threads grow the same trees (measured on 1M rows;
+# tests/test_model.py checks it). Only the count itself is recorded in the model, and `save_model` writes it as 1, so
+# any machine writes the same bytes. Threads are therefore a matter of speed, and pay only on large fits: with idle
+# threads sleeping (OPENMP_WAIT_POLICY), waking them costs more than they save on small data. On 2 cores, one thread
+# against two: 0.40 s / 0.57 s at 40k rows, 0.78 s / 0.95 s at 80k, 2.7 s / 2.1 s at 200k, 9.1 s / 6.3 s at 800k.
+MIN_ROWS_FOR_FIT_THREADS = 100_000
+
+
+def fit_threads(rows: int) -> dict[str, int | None]:
+    """The thread limits (for `threadpoolctl.threadpool_limits`) when fitting on `rows` rows.
+
+    OpenMP: one thread below `MIN_ROWS_FOR_FIT_THREADS` rows, else scikit-learn's default (one thread per core the
+    process may use, CPU affinity and cgroup quotas respected). BLAS: always one thread, as a logistic regression
+    fitted with two BLAS threads is a different model (other bytes, measured on 300k rows).
+    """
+    return {"openmp": 1 if rows < MIN_ROWS_FOR_FIT_THREADS else None, "blas": 1}
+
+
 # Many small predictions (permutation importance on a few thousand rows) run on one thread: there is little to share.
 # At 1M rows on 2 cores, two threads saved 0.16 s of 1.2 s when idle, nothing when busy.
 SMALL_PREDICT_THREADS = 1
 # How idle OpenMP threads wait for the next parallel step. libgomp's default spins first: on a busy machine the
 # spinning thread holds a core that the thread it waits for needs. Measured on 2 cores, 1M rows, one other busy
-# process: a 2-thread fit took 15-17 s spinning (up to 45 s under heavier load), 10 s passive, 9.5 s on one thread;
-# on an idle machine both policies took 6.3 s. Set by `set_openmp_wait_policy`, before the OpenMP library loads.
+# process: a 2-thread fit took 15-17 s spinning (up to 45 s under heavier load), 10 s passive, 9.5 s on one thread.
+# Idle, both took 6.3 s at 1M rows; at 400k spinning was faster (3.3 s against 4.3 s). Robust over fastest: CI runners
+# and laptops are rarely idle. Set by `set_openmp_wait_policy`, before the OpenMP library loads.
 OPENMP_WAIT_POLICY = "PASSIVE"
 
 

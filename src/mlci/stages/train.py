@@ -10,7 +10,7 @@ from mlci import __version__
 from mlci.core import cli, paths
 from mlci.core.frames import read_split
 from mlci.core.io import write_json
-from mlci.core.model import FIT_THREADS, build_pipeline, save_model, set_openmp_wait_policy
+from mlci.core.model import build_pipeline, fit_threads, save_model, set_openmp_wait_policy
 from mlci.core.params import TrainParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
 
@@ -24,9 +24,9 @@ def train(params: TrainParams, schema: Schema, X, y):
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     pipeline = build_pipeline(params, schema)  # imports the estimator, loading the OpenMP and BLAS libraries to limit
-    # The thread count is a matter of speed only (see FIT_THREADS): every machine trains the same model. (A random
+    # The thread count is a matter of speed only (see fit_threads): every machine trains the same model. (A random
     # forest builds its trees in joblib threads: each tree has its own seed and the result is the same.)
-    with threadpool_limits(limits=FIT_THREADS):
+    with threadpool_limits(limits=fit_threads(len(y))):
         return pipeline.fit(X, y)
 
 
