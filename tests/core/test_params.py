@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+from pydantic import Field
 
 from mlci.core.errors import ParamsError
-from mlci.core.params import GateParams, Params, load_gate, load_params
+from mlci.core.params import GateParams, Params, Section, load_gate, load_params, load_section
 from mlci.stages import train
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -17,8 +20,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 BAD_PARAMS = [
     pytest.param(
         "trian:\n  model: random_forest\n",
-        "params.yaml: unknown key trian; allowed keys here: data, demo, evaluate, gate, split, train, validate. "
-        "Check the spelling.",
+        "params.yaml: unknown key trian; allowed keys here: data, demo, deploy, evaluate, gate, monitor, serve, split, "
+        "train, validate. Check the spelling.",
         id="unknown-top-level-key",
     ),
     pytest.param(
@@ -259,3 +262,47 @@ def test_load_gate__bad(text, message):
 
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+class _ServeSection(Section):
+    max_batch_rows: Annotated[int, Field(ge=1)] = 100
+    log: bool = False
+
+
+def test_load_section__defaults_when_absent(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  model: random_forest\n")
+
+    assert load_section("serve", _ServeSection, path) == _ServeSection()
+
+
+def test_load_section__values_are_read(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("serve:\n  max_batch_rows: 7\n  log: true\n")
+
+    assert load_section("serve", _ServeSection, path) == _ServeSection(max_batch_rows=7, log=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "serve:\n  max_batch_rows: 0\n",
+            "params.yaml: serve.max_batch_rows must be greater than or equal to 1; got 0.",
+        ),
+        ("serve:\n  logs: true\n", "params.yaml: unknown key serve.logs; allowed keys here: log, max_batch_rows."),
+        ("serve: [1]\n", "serve must be a mapping of keys to values; got [1]."),
+        ("serve: {}\ntrain:\n  modle: x\n", "unknown key train.modle"),
+    ],
+)
+def test_load_section__bad(tmp_path, text, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+
+    with pytest.raises(ParamsError, match=re.escape(message)):
+        load_section("serve", _ServeSection, path)
+
+
+def test_load_section__only_capability_sections():
+    with pytest.raises(ValueError, match="not a capability section"):
+        load_section("train", _ServeSection)

@@ -7,7 +7,7 @@ out-of-range value fails with one line that names the key, what is allowed, and 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -132,6 +132,13 @@ class GateParams(Section):
     noise_tolerance: Annotated[float, Field(ge=0)] = 0.002
 
 
+# Sections read outside the pipeline: the release (`deploy`), the prediction service (`serve`) and the drift check
+# (`monitor`). Each capability validates its own section with its own model through `load_section`; no stage imports
+# those models, so tuning the service or a drift threshold re-runs no stage. Here they are only known to be mappings.
+CAPABILITY_SECTIONS = ("deploy", "serve", "monitor")
+S = TypeVar("S", bound=BaseModel)
+
+
 class Params(Section):
     demo: DemoParams = DemoParams()
     data: DataParams = DataParams()
@@ -140,6 +147,9 @@ class Params(Section):
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     gate: GateParams = GateParams()
+    deploy: dict[str, Any] = {}
+    serve: dict[str, Any] = {}
+    monitor: dict[str, Any] = {}
 
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=True)
 
@@ -152,6 +162,22 @@ def load_params(path: Path | str = PARAMS_FILE) -> Params:
     except FileNotFoundError:
         raise ParamsError(f"{path} not found; run from the project root, where params.yaml lives") from None
     return _validate(_sections(text, str(path)), str(path))
+
+
+def load_section(name: str, model: type[S], path: Path | str = PARAMS_FILE) -> S:
+    """One capability's section (see `CAPABILITY_SECTIONS`), validated by the capability's own `model`.
+
+    The whole file is validated first, so a typo elsewhere is not silently ignored; errors name the full key, e.g.
+    `params.yaml: serve.max_batch_rows must be greater than or equal to 1; got 0.`
+    """
+    if name not in CAPABILITY_SECTIONS:
+        raise ValueError(f"{name!r} is not a capability section; expected one of {CAPABILITY_SECTIONS}")
+    load_params(path)
+    raw = _sections(Path(path).read_text(encoding="utf-8"), str(path)).get(name) or {}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(f"{path}: {describe(exc.errors()[0], root=model, prefix=(name,))}") from None
 
 
 def load_gate(text: str, where: str) -> GateParams | None:
@@ -187,16 +213,19 @@ def _validate(raw: dict, where: str) -> Params:
         raise ParamsError(f"{where}: {describe(exc.errors()[0])}") from None
 
 
-def describe(error: Any) -> str:
-    """One pydantic error as `key: what is allowed; got X.`"""
+def describe(error: Any, root: type[BaseModel] | None = None, prefix: tuple[str, ...] = ()) -> str:
+    """One pydantic error as `key: what is allowed; got X.`
+
+    `root` is the model that was validated (default: the whole file) and `prefix` the keys above it.
+    """
     # Leave out pydantic's names for union members and validators, and its marker for a bad key of a mapping.
     hidden = {"str", "int", "bool", "float", "list[str]", "none", "literal['balanced']", "[key]"}
     loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-after", "constrained"))]
     loc = [part for part in loc if part not in hidden]
-    key = ".".join(loc) or "(top level)"
+    key = ".".join([*prefix, *loc]) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
-        section = _section_of(loc[:-1])
+        section = _section_of(loc[:-1], root or Params)
         allowed = (
             ", ".join(sorted(field.alias or name for name, field in section.model_fields.items())) if section else ""
         )
@@ -229,8 +258,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _section_of(loc: list[str]) -> type[BaseModel] | None:
-    model: type[BaseModel] = Params
+def _section_of(loc: list[str], root: type[BaseModel]) -> type[BaseModel] | None:
+    model = root
     for part in loc:
         field = model.model_fields.get("validate_" if part == "validate" else part)
         annotation = field.annotation if field else None
