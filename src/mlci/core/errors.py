@@ -23,3 +23,7 @@ class ModelError(PipelineError):
 
 class RevisionError(PipelineError):
     """A git revision to compare with is unknown or unreadable, or `git`/`dvc` failed to compare it."""
+
+
+class ReleaseError(PipelineError):
+    """A release package is missing, incomplete or tampered with, or a version or stage is not valid."""

@@ -29,3 +29,5 @@ PR_PLOT = PLOTS / "sklearn/precision_recall.json"
 CALIBRATION_PLOT = PLOTS / "sklearn/calibration.json"
 CONFUSION_PLOT = PLOTS / "sklearn/confusion_matrix.json"
 IMPORTANCE_PLOT = PLOTS / "feature_importance.json"
+
+DIST = Path("dist")  # release packages: dist/<model>-v<version>/ and its .tar.gz

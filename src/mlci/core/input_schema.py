@@ -1,0 +1,74 @@
+"""The model's input contract as JSON Schema: one record, the fields the model reads, their types and nullability.
+
+Written into every release package (`input_schema.json`) and read by the prediction service, which builds its request
+model from it, so the API documents and enforces exactly what training saw. Numeric features are numbers; categorical
+features are strings whose known values are listed (others are accepted: the model treats them as unseen, as in
+training); a field may be null only when the training data had missing values in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlci.core.schema import Schema
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# How many of a categorical feature's most frequent training values the contract lists.
+MAX_LISTED_CATEGORIES = 50
+
+
+def input_json_schema(schema: Schema, train: Any, title: str = "Input record") -> dict[str, Any]:
+    """JSON Schema of one input record, from the training schema and the training features (a pandas DataFrame)."""
+    properties: dict[str, Any] = {}
+    for name in schema.features:
+        column = train[name]
+        nullable = bool(column.isna().any())
+        if name in schema.numeric:
+            field: dict[str, Any] = {"type": ["number", "null"] if nullable else "number"}
+            present = column.dropna()
+            if len(present):
+                field["x-training-range"] = [float(present.min()), float(present.max())]
+        else:
+            field = {"type": ["string", "null"] if nullable else "string"}
+            known = column.dropna().astype(str).value_counts()
+            field["examples"] = sorted(known.index[:MAX_LISTED_CATEGORIES].tolist())
+            field["description"] = "Values outside the examples are accepted and treated as unseen categories."
+        properties[name] = field
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": title,
+        "type": "object",
+        "properties": properties,
+        "required": list(schema.features),
+        "additionalProperties": False,
+    }
+
+
+def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What in `new` breaks a client of `old`: a field removed or retyped, or newly required, or no longer nullable.
+
+    A new version of the model is a major version when this list is not empty.
+    """
+    changes = []
+    old_fields, new_fields = old.get("properties", {}), new.get("properties", {})
+    for name, field in old_fields.items():
+        if name not in new_fields:
+            changes.append(f"field {name!r} removed")
+            continue
+        old_types, new_types = _types(field), _types(new_fields[name])
+        if (old_types - {"null"}) != (new_types - {"null"}):
+            changes.append(f"field {name!r} retyped from {_show(old_types)} to {_show(new_types)}")
+        elif "null" in old_types and "null" not in new_types:
+            changes.append(f"field {name!r} no longer accepts null")
+    for name in sorted(set(new.get("required", [])) - set(old.get("required", [])) - set(old_fields)):
+        changes.append(f"field {name!r} added and required")
+    return changes
+
+
+def _types(field: dict[str, Any]) -> set[str]:
+    kind = field.get("type", [])
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def _show(types: set[str]) -> str:
+    return "/".join(sorted(types))
