@@ -18,6 +18,7 @@ LOCKS := requirements.txt requirements-dev.txt
 PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location --require-hashes --no-deps
 
 .PHONY: help setup setup-dev repro test test-fast lint lint-workflows lock lock-check report gate bench clean
+.PHONY: package release models promote verify-package audit secrets
 BASE ?=
 
 help:  ## list the commands
@@ -91,6 +92,23 @@ report: setup  ## render the pull-request report comparing the workspace with BA
 
 gate: setup  ## check the quality gate against BASE (default: merge-base with main); non-zero exit when it fails
 	python -m mlci.core.gate $(if $(BASE),--base $(BASE))
+
+package: setup  ## champion vs challenger on the test split, then the release package in dist/ (CHAMPION=package)
+	python -m mlci.deploy package $(if $(CHAMPION),--champion "$(CHAMPION)")
+
+release: setup  ## package, then tag the version in git (the deploy workflow pushes the tag and publishes)
+	python -m mlci.deploy release $(if $(CHAMPION),--champion "$(CHAMPION)")
+
+models: setup  ## the model registry: every version, its stages and key metrics
+	python -m mlci.deploy models
+
+promote: setup  ## assign STAGE to VERSION (a new stage tag); rollback = promote an earlier version
+	@if [ -z "$(VERSION)" ] || [ -z "$(STAGE)" ]; then \
+		echo "usage: make promote VERSION=1.2.0 STAGE=production" >&2; exit 2; fi
+	python -m mlci.deploy promote --version "$(VERSION)" --stage "$(STAGE)"
+
+verify-package: setup  ## check a release package's checksums (PACKAGE=dist/<model>-v<version> or its .tar.gz)
+	python -m mlci.deploy verify "$(PACKAGE)"
 
 bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="10000 100000 1000000 10000000" for more)
 	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS))

@@ -45,9 +45,10 @@ def input_json_schema(schema: Schema, train: Any, title: str = "Input record") -
 
 
 def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What in `new` breaks a client of `old`: a field removed or retyped, or newly required, or no longer nullable.
+    """What in `new` breaks a client of `old`: a field removed (or renamed), retyped, or no longer nullable.
 
-    A new version of the model is a major version when this list is not empty.
+    A new version of the model is a major version when this list is not empty. A field added is a change of the
+    features, not a break (a minor version): the release notes list it, since clients must start sending it.
     """
     changes = []
     old_fields, new_fields = old.get("properties", {}), new.get("properties", {})
@@ -60,9 +61,12 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             changes.append(f"field {name!r} retyped from {_show(old_types)} to {_show(new_types)}")
         elif "null" in old_types and "null" not in new_types:
             changes.append(f"field {name!r} no longer accepts null")
-    for name in sorted(set(new.get("required", [])) - set(old.get("required", [])) - set(old_fields)):
-        changes.append(f"field {name!r} added and required")
     return changes
+
+
+def field_types(contract: dict[str, Any]) -> dict[str, list[str]]:
+    """Each field's JSON types, compactly: what a registry record keeps of the contract."""
+    return {name: sorted(_types(field)) for name, field in contract.get("properties", {}).items()}
 
 
 def _types(field: dict[str, Any]) -> set[str]:

@@ -1,0 +1,139 @@
+"""From a reproduced workspace to a release: champion vs challenger, the next version, the package, the version tag.
+
+`make package` runs `build` (nothing is tagged); `make release` (the deploy workflow) runs `build` and `register`.
+The gate runs first: when the challenger loses, nothing is packaged or tagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlci.core import paths
+from mlci.core.errors import ReleaseError
+from mlci.core.frames import read_split
+from mlci.core.input_schema import field_types, input_json_schema
+from mlci.core.io import read_parquet, write_json
+from mlci.core.model import load_model, set_openmp_wait_policy
+from mlci.core.params import load_params
+from mlci.core.release import Release, find_package, load_release
+from mlci.core.schema import Schema
+from mlci.deploy import card, lineage, registry, versioning
+from mlci.deploy.challenge import Challenge, challenge
+from mlci.deploy.package import libraries, workspace_facts, write_package
+from mlci.deploy.settings import DeployParams
+
+KEY_METRICS = ("roc_auc", "average_precision", "f1")
+CHALLENGE_REPORT = paths.DIST / "challenge.json"
+
+
+@dataclass(frozen=True)
+class Built:
+    meta: dict[str, Any]
+    folder: Path
+    archive: Path
+    record: dict[str, Any]
+    summary: str
+
+
+class GateFailed(Exception):
+    """The challenger lost: nothing was packaged. Carries the result for the caller to report."""
+
+    def __init__(self, result: Challenge) -> None:
+        super().__init__(result.verdict)
+        self.result = result
+
+
+def champion(settings: DeployParams, path: str | None) -> Release | None:
+    """The production model's release: from `path`, else the registry's champion stage and its package in dist/."""
+    if path:
+        return load_release(path)
+    current = registry.stages(settings.model_name).get(settings.champion_stage)
+    if current is None:
+        return None
+    try:
+        return load_release(find_package(current.text))
+    except ReleaseError:
+        raise ReleaseError(
+            f"{settings.champion_stage} is {current.tag} but its package is not under {paths.DIST}/; download it "
+            f"(gh release download '{current.tag}' --pattern '*.tar.gz' --dir {paths.DIST}) and pass it with "
+            "--champion, or unpack it there"
+        ) from None
+
+
+def build(settings: DeployParams, champion_path: str | None) -> Built:
+    set_openmp_wait_policy()
+    params = load_params()
+    schema = Schema.load()
+    X_train, _, _ = read_split(paths.TRAIN_SPLIT, schema)
+    test = read_parquet(paths.TEST_SPLIT).to_pandas()
+    model = load_model(paths.MODEL)
+    result = challenge(
+        model,
+        params.evaluate.threshold,
+        test,
+        test[schema.target].to_numpy(),
+        params.gate,
+        schema.features,
+        champion(settings, champion_path),
+    )
+    write_json(CHALLENGE_REPORT, result.to_json())
+    if not result.passed:
+        raise GateFailed(result)
+
+    contract = input_json_schema(schema, X_train, title=f"{settings.model_name} input record")
+    facts = workspace_facts()
+    record = versioning.record(
+        facts["model"]["model"], field_types(contract), {k: facts["metrics"].get(k) for k in KEY_METRICS}
+    )
+    known = registry.versions(settings.model_name)
+    bump = versioning.next_version(known[-1].number if known else None, known[-1].record if known else None, record)
+    source = lineage.commit()
+    meta = {
+        "name": settings.model_name,
+        "version": bump.text.removeprefix("v"),
+        "tag": f"{settings.model_name}@{bump.text}",
+        "bump": {"level": bump.level, "reasons": bump.reasons},
+        "git_sha": source["sha"],
+        "commit_time": source["time"],
+        "uncommitted_changes": source["dirty"],
+        "threshold": params.evaluate.threshold,
+        "class_labels": schema.class_labels,
+        "segment_column": schema.segment_column,
+        "features": schema.features,
+        "params": params.model_dump(mode="json", by_alias=True, exclude={"deploy", "serve", "monitor"}),
+        "libraries": libraries(),
+        "training": {"rows": facts["model"].get("train_rows"), "trained_at": source["time"]},
+        "lineage": lineage.dvc_hashes(),
+        "challenge": result.to_json(),
+        **facts,
+    }
+    card_text = card.render(meta, settings.intended_use, settings.limitations)
+    folder, archive = write_package(meta, contract, card_text)
+    return Built(meta, folder, archive, record, card.headline(meta))
+
+
+def register(settings: DeployParams, built: Built) -> str:
+    """Tag the version at the packaged commit. Refuses a workspace with uncommitted changes (the tag would lie)."""
+    if built.meta["uncommitted_changes"]:
+        raise ReleaseError(
+            "tracked files differ from the commit (a stale dvc.lock after `dvc repro`?); commit them, then release"
+        )
+    number = registry.parse_version(built.meta["version"])
+    return registry.register(settings.model_name, number, built.meta["git_sha"], built.summary, built.record)
+
+
+def write_outputs(path: Path, built: Built, tag: str | None) -> None:
+    """`key=value` lines for `$GITHUB_OUTPUT`."""
+    values = {
+        "version": built.meta["version"],
+        "tag": tag or built.meta["tag"],
+        "folder": built.folder,
+        "archive": built.archive,
+        "card": built.folder / "MODEL_CARD.md",
+        "checksums": built.folder / "SHA256SUMS",
+        "headline": built.summary,
+    }
+    with path.open("a", encoding="utf-8") as out:
+        out.writelines(f"{key}={value}\n" for key, value in values.items())

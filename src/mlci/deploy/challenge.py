@@ -1,0 +1,71 @@
+"""Champion vs challenger: the production model and the new one, scored on the same test rows, judged by the gate.
+
+The champion is the model of the version that holds `deploy.champion_stage` (production), loaded from its release
+package (checksums verified). Both models score the test split `dvc repro` just produced, each at its own threshold,
+and `core.gate.check` (the pull requests' gate) compares them: floors, and the most a metric may lose against the
+champion. Numbers committed months ago play no part. Without a champion, or when the champion reads fields the test
+split no longer has, only the floors apply, and the result says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlci.core.gate import GateResult, check
+from mlci.core.metrics import scores
+from mlci.core.params import GateParams
+from mlci.core.release import Release
+
+
+@dataclass(frozen=True)
+class Challenge:
+    passed: bool
+    verdict: str  # one line
+    challenger: dict[str, float]
+    champion: dict[str, float] | None
+    champion_version: str | None
+    rows: int
+    note: str | None  # why only the floors applied, when they did
+    gate: GateResult
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "verdict": self.verdict,
+            "rows": self.rows,
+            "challenger": self.challenger,
+            "champion": self.champion,
+            "champion_version": self.champion_version,
+            "note": self.note,
+            "reasons": self.gate.reasons,
+        }
+
+
+def challenge(
+    challenger: Any,
+    threshold: float,
+    test: Any,
+    y: Any,
+    gate: GateParams,
+    features: list[str],
+    champion: Release | None,
+) -> Challenge:
+    """Score `challenger` (at `threshold`) and `champion` on the same rows of `test` (a DataFrame) and judge. Pure."""
+    new = scores(y, challenger.predict_proba(test[features])[:, 1], threshold)
+    old, note = None, None
+    if champion is None:
+        note = "no production model yet: only the floors apply"
+    else:
+        missing = [name for name in champion.features if name not in test.columns]
+        if missing:
+            note = (
+                f"the production model v{champion.version} reads fields the test split no longer has "
+                f"({', '.join(missing)}): only the floors apply"
+            )
+        else:
+            old = scores(y, champion.model.predict_proba(test[champion.features])[:, 1], champion.threshold)
+    result = check(new, old, gate)
+    against = f"against production v{champion.version} on the same {len(y)} rows" if old else f"on {len(y)} test rows"
+    verdict = f"{result.summary()} ({against})"
+    return Challenge(result.passed, verdict, new, old, champion.version if champion else None, len(y), note, result)
