@@ -7,38 +7,21 @@ pull-request-like change of an `evaluate` param re-runs `evaluate` alone.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from projectkit import UP_TO_DATE, commit, dvc, edit_params, git, new_project, stage_outcomes, venv_tool
+from projectkit import UP_TO_DATE, commit, dvc, edit_params, git, new_project, stage_outcomes
+from s3kit import BUCKET, PREFIX, moto_s3
 
 pytestmark = pytest.mark.slow
 
-BUCKET = "mlci-dvc-remote"
-PREFIX = "store"
 N_ROWS = 3000
 STAGES = ("generate", "ingest", "validate", "split", "train", "evaluate")
 UPSTREAM = STAGES[:-1]
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "NO_PROXY": "127.0.0.1",
-    "no_proxy": "127.0.0.1",
-}
-AWS_UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
 
 
 def workspace(repo: Path) -> dict[str, str]:
@@ -85,69 +68,11 @@ def local_keys(repo: Path, under: str) -> set[str]:
     return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_answers(url: str, server: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never through a proxy
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"moto_server exited with code {server.returncode}:\n{log.read_text()}")
-        try:
-            with opener.open(url, timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return  # an error status is still an answer
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"moto_server did not answer at {url} within {timeout:.0f} s:\n{log.read_text()}")
-
-
-def stop(server: subprocess.Popen) -> None:
-    """Stop the server and anything it spawned: its own process group, by id; SIGKILL if SIGTERM is not enough."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, sig)  # start_new_session: the group id is the server's pid
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=10)
-            return
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto S3 server on a free loopback port with the bucket created; yields its URL, stops it at the end."""
-    import boto3
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    scratch = tmp_path_factory.mktemp("moto")
-    log = scratch / "moto_server.log"
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in AWS_ENV.items():
-            patch.setenv(name, value)
-        for name, file in (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE", "credentials")):
-            (scratch / file).touch()  # empty: never a developer's own profiles or keys
-            patch.setenv(name, str(scratch / file))
-        for name in AWS_UNSET:
-            patch.delenv(name, raising=False)
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [venv_tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            wait_until_answers(url, server, log)
-            boto3.client("s3", endpoint_url=url).create_bucket(Bucket=BUCKET)
-            yield url
-        finally:
-            stop(server)
+    with moto_s3(tmp_path_factory.mktemp("moto")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,7 @@ STANDIN_ACTIONS = {
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
     "actions/checkout": "checkout",  # only a step with `ref:` reaches it
+    "actions/attest-build-provenance": "attest-build-provenance",
 }
 ACT_HANDLES = {"actions/checkout"}  # act copies the local repository instead, when `ref:` is absent
 USES = re.compile(r"^\s*(?:-\s*)?uses:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)

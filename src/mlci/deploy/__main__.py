@@ -5,6 +5,7 @@
   models    versions, their stages and key metrics                                      make models
   promote   assign a stage to a version; rollback = promote an earlier one              make promote
   verify    check a package's checksums                                                 make verify-package
+  current   the version tag holding a stage (default: the champion stage), or nothing
 
 Exit codes: 0 done; 1 the gate failed (nothing packaged or tagged); 2 a user error, in one line.
 """
@@ -71,6 +72,13 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _current(args: argparse.Namespace) -> int:
+    settings = load_deploy_params()
+    current = registry.stages(settings.model_name).get(args.stage or settings.champion_stage)
+    print(current.tag if current else "")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.deploy", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     promote.add_argument("--stage", required=True)
     verify = commands.add_parser("verify", help="check a release package")
     verify.add_argument("package")
+    current = commands.add_parser("current", help="print the version tag that holds a stage")
+    current.add_argument("--stage", help="default: deploy.champion_stage")
     args = parser.parse_args(argv)
     handlers = {
         "package": lambda a: _package(a, tag=False),
@@ -90,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": _models,
         "promote": _promote,
         "verify": _verify,
+        "current": _current,
     }
     try:
         return handlers[args.command](args)

@@ -2,7 +2,8 @@
 
 Supported: `gh api repos/O/R/pulls/N`, `gh api [--paginate] repos/O/R/issues/N/comments` (one JSON array per page,
 concatenated, as gh prints them), `gh api --method POST repos/O/R/issues/N/comments --input F` and
-`gh api --method PATCH repos/O/R/issues/comments/ID --input F`. Anything else fails, so a workflow that starts
+`gh api --method PATCH repos/O/R/issues/comments/ID --input F`; `gh release create|download|view` (releases.py).
+Anything else fails, so a workflow that starts
 relying on something new shows up here. Needs GH_TOKEN, as gh does in Actions. Every call is recorded with the body.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.environ["STANDIN_LIB"])
 import github  # noqa: E402
+import releases  # noqa: E402
 from standin import record  # noqa: E402
 
 
@@ -26,6 +28,9 @@ def http_error(status: int, message: str) -> None:
 
 
 def main(args: list[str]) -> None:
+    if args[:1] == ["release"]:
+        releases.main(args)
+        return
     method, paginate, body_file, endpoint, rest = "GET", False, None, None, list(args[1:])
     while rest:
         arg = rest.pop(0)

@@ -1,0 +1,258 @@
+"""deploy.yml and promote.yml through act, on the small demo project with an S3-compatible DVC remote on loopback.
+
+The story of one model: the first merge to main releases v1.0.0 (tag, release with package, card and checksums,
+provenance, data and model pushed to the remote); promote.yml puts it in production; the next merge is judged
+against it on the same rows and releases v1.0.1; a worse model and a stale dvc.lock release nothing; rollback is
+promoting v1.0.0 again. `origin` is a bare repository here: the runs' pushes reach it through git's `insteadOf`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from actkit import REMOTE_URL, ActRun, Project, Toolbox, Workspace, make_workspace, write_github
+
+from projectkit import VENV_BIN, dvc, edit_params, environment, git
+from s3kit import BUCKET, moto_s3
+
+pytestmark = pytest.mark.slow
+
+MODEL = "fraud-model"
+
+
+@dataclass
+class Line:
+    """The release line under test: the workspace (a clone of main), its bare origin, and git's redirection to it."""
+
+    space: Workspace
+    origin: Path
+    redirect: dict[str, str]  # git settings by environment: `origin` (spelled as on GitHub) is the bare repository
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**self.space.toolbox.environment(), **self.redirect}
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        return git(cwd or self.space.repo, *args, env=self.env)
+
+    def push_main(self, message: str, params: dict | None = None, repro: bool = True) -> str:
+        if params:
+            edit_params(self.space.repo, params)
+        if repro:
+            dvc(self.space.repo, "repro", "--quiet", env=self.code_env())
+        self.git("add", "--all")
+        self.git("commit", "--quiet", "-m", message)
+        self.git("push", "--quiet", "origin", "main")
+        return self.git("rev-parse", "HEAD").strip()
+
+    def code_env(self) -> dict[str, str]:
+        """For the copy's own code and the test venv's `python` and `dvc`."""
+        return {**environment(self.space.toolbox.isolated, self.space.repo), **self.redirect}
+
+    def act(self, event: str, workflow: str, payload: dict) -> ActRun:
+        self.git("fetch", "--quiet", "--tags", "--force", "origin")  # act copies this repository, tags included
+        return self.space.act(event, workflow, payload, env=self.redirect)
+
+    def deploy(self) -> ActRun:
+        sha = self.git("rev-parse", "HEAD").strip()
+        payload = {"ref": "refs/heads/main", "after": sha, "repository": {"full_name": "acme/mlci", "private": False}}
+        return self.act("push", "deploy.yml", payload)
+
+    def promote(self, version: str, stage: str) -> ActRun:
+        payload = {"inputs": {"version": version, "stage": stage}, "ref": "refs/heads/main"}
+        return self.act("workflow_dispatch", "promote.yml", payload)
+
+    def tags(self) -> list[str]:
+        return sorted(git(self.origin, "tag", "--list", env=self.env).split())
+
+    def releases(self) -> dict:
+        return json.loads((self.space.state / "github.json").read_text(encoding="utf-8")).get("releases", {})
+
+
+def step(run: ActRun, name: str) -> str | None:
+    if f"Success - Main {name} [" in run.log:
+        return "success"
+    if f"Failure - Main {name} [" in run.log:
+        return "failure"
+    return None
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def s3_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with moto_s3(tmp_path_factory.mktemp("moto-deploy")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def line(project: Project, toolbox: Toolbox, s3_url: str, tmp_path_factory: pytest.TempPathFactory) -> Line:
+    """Main with the S3 remote committed in .dvc/config, pushed to a bare origin of its own."""
+    base = tmp_path_factory.mktemp("deploy")
+    space = make_workspace(base, project, toolbox)
+    origin = base / "origin.git"
+    env = toolbox.environment()
+    git(base, "clone", "--quiet", "--bare", str(project.origin), str(origin), env=env)
+    redirect = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{origin}.insteadOf"}
+    redirect["GIT_CONFIG_VALUE_0"] = REMOTE_URL
+    write_github(space.state)
+    line = Line(space, origin, redirect)
+    dvc(space.repo, "remote", "add", "--default", "s3", f"s3://{BUCKET}/deploy", env=line.code_env())
+    dvc(space.repo, "remote", "modify", "s3", "endpointurl", s3_url, env=line.code_env())
+    line.push_main("Use the S3 remote", repro=False)
+    return line
+
+
+@pytest.fixture(scope="module")
+def first(line: Line) -> ActRun:
+    return line.deploy()
+
+
+def test_first_merge__releases_v1_with_package_card_checksums_and_provenance(line: Line, first: ActRun) -> None:
+    assert first.succeeded(), first.tail()
+    tag = f"{MODEL}@v1.0.0"
+    assert tag in line.tags()
+    assert git(line.origin, "cat-file", "-t", tag, env=line.env).strip() == "tag", "an annotated tag, as GTO reads"
+
+    release = line.releases()[tag]
+    assert release["assets"] == ["MODEL_CARD.md", "SHA256SUMS", f"{MODEL}-v1.0.0.tar.gz"]
+    assert release["notes"].startswith(f"# Model card: {MODEL} v1.0.0")
+    assert "no production model yet: only the floors apply" in release["notes"]
+    (create,) = [c for c in first.calls_of("gh") if c.get("command") == "release create"]
+    assert create["options"]["--verify-tag"] == "true", "the release is created only once the tag is pushed"
+
+    archive = Path(release["folder"]) / f"{MODEL}-v1.0.0.tar.gz"
+    (attest,) = first.calls_of("attest-build-provenance")
+    assert attest["files"] == {archive.name: sha256(archive)}, "provenance for the very bytes released"
+
+    with tarfile.open(archive) as tar:
+        names = sorted(tar.getnames())
+        sums = tar.extractfile(f"{MODEL}-v1.0.0/SHA256SUMS").read().decode()
+        model_bytes = tar.extractfile(f"{MODEL}-v1.0.0/model.skops").read()
+    assert names == [f"{MODEL}-v1.0.0", *(f"{MODEL}-v1.0.0/{n}" for n in sorted(
+        ["MODEL_CARD.md", "SHA256SUMS", "input_schema.json", "metadata.json", "model.skops"]))]  # fmt: skip
+    assert sums == (Path(release["folder"]) / "SHA256SUMS").read_text()
+    assert hashlib.sha256(model_bytes).hexdigest() in sums
+    assert "Released fraud-model@v1.0.0" in first.log or step(first, "Job summary") == "success"
+
+
+def test_released_model__a_fresh_clone_pulls_it_from_the_dvc_remote_at_the_tag(
+    line: Line, first: ActRun, tmp_path: Path
+) -> None:
+    assert first.succeeded(), first.tail()
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(line.origin), str(clone), env=line.env)
+    git(clone, "checkout", "--quiet", f"{MODEL}@v1.0.0", env=line.env)
+    dvc(clone, "pull", "models/model.skops", env={**line.env, "PYTHONPATH": str(clone / "src")})
+
+    archive = Path(line.releases()[f"{MODEL}@v1.0.0"]["folder"]) / f"{MODEL}-v1.0.0.tar.gz"
+    with tarfile.open(archive) as tar:
+        released = tar.extractfile(f"{MODEL}-v1.0.0/model.skops").read()
+    assert (clone / "models/model.skops").read_bytes() == released
+
+
+def gto_show(line: Line, tmp_path: Path) -> dict:
+    clone = tmp_path / "gto-clone"
+    if not clone.exists():
+        git(tmp_path, "clone", "--quiet", str(line.origin), str(clone), env=line.env)
+    git(clone, "fetch", "--quiet", "--tags", "--force", "origin", env=line.env)
+    shown = subprocess.run(
+        [str(VENV_BIN / "gto"), "show", "--json"], cwd=clone, env=line.env, capture_output=True, text=True, check=True
+    )
+    return json.loads(shown.stdout)
+
+
+def test_promotion__then_a_release_judged_against_production_then_rollback(
+    line: Line, first: ActRun, tmp_path: Path
+) -> None:
+    assert first.succeeded(), first.tail()
+    promoted = line.promote("1.0.0", "production")
+    assert promoted.succeeded(), promoted.tail()
+    assert f"{MODEL}#production#1" in line.tags()
+    assert gto_show(line, tmp_path)[MODEL]["stage"]["production"] == "v1.0.0"
+
+    line.push_main(
+        "Slightly more regularised", params={"train": {"hist_gradient_boosting": {"l2_regularization": 0.1}}}
+    )
+    second = line.deploy()
+    assert second.succeeded(), second.tail()
+    downloads = [c for c in second.calls_of("gh") if c.get("command") == "release download"]
+    assert [c["tag"] for c in downloads] == [f"{MODEL}@v1.0.0"], "the champion comes from production's release"
+    notes = line.releases()[f"{MODEL}@v1.0.1"]["notes"]
+    assert "against production v1.0.0 on the same" in notes and "| metric | production v1.0.0 | this version |" in notes
+    assert "patch release" in notes
+
+    # Promotion and rollback against the local repository, as `make promote` does, then pushed.
+    line.git("fetch", "--quiet", "--tags", "origin")
+    for version in ("1.0.1", "1.0.0"):
+        subprocess.run(
+            [str(VENV_BIN / "python"), "-m", "mlci.deploy", "promote", "--version", version, "--stage", "production"],
+            cwd=line.space.repo, env=line.code_env(), check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    line.git("push", "--quiet", "origin", "--tags")
+    assert {f"{MODEL}#production#2", f"{MODEL}#production#3"} <= set(line.tags())
+    shown = gto_show(line, tmp_path)[MODEL]
+    assert shown["stage"]["production"] == "v1.0.0", "the rollback is the newest assignment"
+    assert shown["version"] == "v1.0.1"
+    models = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "mlci.deploy", "models"],
+        cwd=line.space.repo, env=line.code_env(), check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    rows = {row.split()[0]: row.split()[1] for row in models.splitlines()[2:]}
+    assert rows == {"v1.0.1": "-", "v1.0.0": "production"}, models
+
+
+def test_worse_challenger_and_stale_lock__nothing_is_tagged_or_released(line: Line, first: ActRun) -> None:
+    assert first.succeeded(), first.tail()
+    if f"{MODEL}#production#1" not in line.tags():  # this test alone: put v1.0.0 in production first
+        assert line.promote("1.0.0", "production").succeeded()
+    before_tags, before_releases = line.tags(), set(line.releases())
+
+    stump = {"max_iter": 1, "max_leaf_nodes": 2, "learning_rate": 0.01}
+    line.push_main("A single stump", params={"train": {"hist_gradient_boosting": stump}})
+    worse = line.deploy()
+    assert not worse.succeeded()
+    assert step(worse, "Champion vs challenger, package and version tag (local)") == "failure", worse.tail()
+    assert "vs base" in worse.log and "nothing packaged or tagged" in worse.log
+    for later in ("Push the version tag", "Publish the release", "Build provenance for the package"):
+        assert step(worse, later) is None, later
+
+    line.push_main("Params changed, dvc.lock not updated", params={"evaluate": {"threshold": 0.4}}, repro=False)
+    stale = line.deploy()
+    assert not stale.succeeded()
+    assert step(stale, "Fail when the committed results are stale") == "failure", stale.tail()
+    assert "main's committed dvc.lock and results differ" in stale.log
+
+    assert line.tags() == before_tags and set(line.releases()) == before_releases
+
+
+def test_promote__rejects_a_malformed_version_before_any_checkout(line: Line) -> None:
+    run = line.promote("1.0; rm -rf /", "production")
+    assert not run.succeeded()
+    assert "version must look like 1.2.0" in run.log
+    assert step(run, "Assign the stage (local tag)") is None
+
+
+def test_tampered_package__is_refused(line: Line, first: ActRun, tmp_path: Path) -> None:
+    archive = Path(line.releases()[f"{MODEL}@v1.0.0"]["folder"]) / f"{MODEL}-v1.0.0.tar.gz"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path, filter="data")
+    package = tmp_path / f"{MODEL}-v1.0.0"
+    card = package / "MODEL_CARD.md"
+    card.write_text(card.read_text().replace("gate passed", "gate waived"))
+    verify = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "mlci.deploy", "verify", str(package)],
+        cwd=line.space.repo, env=line.code_env(),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert verify.returncode == 2
+    assert "MODEL_CARD.md does not match its checksum" in verify.stderr and "Traceback" not in verify.stderr
