@@ -26,7 +26,7 @@ BUCKET = "mlci-dvc-remote"
 PREFIX = "store"
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # pragma: allowlist secret (moto accepts any)
     "AWS_DEFAULT_REGION": "us-east-1",
     "NO_PROXY": "127.0.0.1",
     "no_proxy": "127.0.0.1",

@@ -31,8 +31,9 @@ from report_fixtures import PROJECT_GATE as GATE
 
 METRICS_DIFF = json.loads((FIXTURES / "dvc/metrics_diff.json").read_text())
 PARAMS_DIFF = json.loads((FIXTURES / "dvc/params_diff.json").read_text())
-BASE_SHA = "11ca687b2c09527b881eb8b04db9415a7a014137"  # the commit of the base run when the fixtures were made
-HEAD_SHA = "5e0f3d2c8a4b19e7f6a0c3d2b1e4f5a6978c0d1e"
+# The commit of the base run when the fixtures were made.
+BASE_SHA = "11ca687b2c09527b881eb8b04db9415a7a014137"  # pragma: allowlist secret (a commit SHA)
+HEAD_SHA = "5e0f3d2c8a4b19e7f6a0c3d2b1e4f5a6978c0d1e"  # pragma: allowlist secret (a commit SHA)
 
 
 def _read_fixture(side: str, path: Path):
