@@ -7,8 +7,8 @@
 - Third-party actions: every `uses:` pinned in `.github/` is mapped with `--local-repository` to a stand-in in
   `standins/actions/`; a pinned action without a stand-in fails the run. `actions/checkout` is act's own job (it
   copies the local repository), except for a step with a `ref:`, which the checkout stand-in serves from git.
-- Tools the workflows call: stand-in `gh`, `npm` and (installed by `npm`) `cml` record their calls and talk to a
-  fake GitHub in the test's state folder.
+- Tools the workflows call: stand-in `gh`, `npm`, `docker` and (installed by `npm`) `cml` record their calls and
+  talk to a fake GitHub (and a fake image registry) in the test's state folder.
 - Python: the setup-python stand-in gives each job a throwaway venv whose packages are those of the environment
   running pytest (read only); the stand-in `uv` that `make setup` calls checks the hash locks against them instead
   of downloading.
@@ -45,6 +45,9 @@ STANDIN_ACTIONS = {
     "actions/download-artifact": "download-artifact",
     "actions/checkout": "checkout",  # only a step with `ref:` reaches it
     "actions/attest-build-provenance": "attest-build-provenance",
+    "docker/setup-buildx-action": "setup-buildx",
+    "docker/login-action": "docker-login",
+    "docker/build-push-action": "build-push",
 }
 ACT_HANDLES = {"actions/checkout"}  # act copies the local repository instead, when `ref:` is absent
 USES = re.compile(r"^\s*(?:-\s*)?uses:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
@@ -96,7 +99,7 @@ def build_toolbox(root: Path) -> Toolbox:
     """Stand-in executables, the Actions cache and act's own cache folders, and the `--local-repository` mappings."""
     bin_dir = root / "bin"
     bin_dir.mkdir()
-    for tool in ("gh", "npm", "uv"):
+    for tool in ("gh", "npm", "uv", "docker"):
         wrapper = bin_dir / tool
         wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STANDINS / "bin" / f"{tool}.py"}" "$@"\n')
         wrapper.chmod(0o755)

@@ -1,9 +1,10 @@
 """deploy.yml and promote.yml through act, on the small demo project with an S3-compatible DVC remote on loopback.
 
 The story of one model: the first merge to main releases v1.0.0 (tag, release with package, card and checksums,
-provenance, data and model pushed to the remote); promote.yml puts it in production; the next merge is judged
-against it on the same rows and releases v1.0.1; a worse model and a stale dvc.lock release nothing; rollback is
-promoting v1.0.0 again. `origin` is a bare repository here: the runs' pushes reach it through git's `insteadOf`.
+provenance, the serving image, data and model pushed to the remote); promote.yml puts it in production and moves
+the image's `production` tag; the next merge is judged against it on the same rows and releases v1.0.1; a worse
+model and a stale dvc.lock release nothing; rollback is promoting v1.0.0 again. `origin` is a bare repository
+here: the runs' pushes reach it through git's `insteadOf`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from s3kit import BUCKET, moto_s3
 pytestmark = pytest.mark.slow
 
 MODEL = "fraud-model"
+IMAGE = "ghcr.io/acme/mlci"
 
 
 @dataclass
@@ -71,6 +73,11 @@ class Line:
 
     def tags(self) -> list[str]:
         return sorted(git(self.origin, "tag", "--list", env=self.env).split())
+
+    def images(self) -> dict[str, str]:
+        """The fake registry: image tag to digest."""
+        path = self.space.state / "registry.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def releases(self) -> dict:
         return json.loads((self.space.state / "github.json").read_text(encoding="utf-8")).get("releases", {})
@@ -131,8 +138,19 @@ def test_first_merge__releases_v1_with_package_card_checksums_and_provenance(lin
     assert create["options"]["--verify-tag"] == "true", "the release is created only once the tag is pushed"
 
     archive = Path(release["folder"]) / f"{MODEL}-v1.0.0.tar.gz"
-    (attest,) = first.calls_of("attest-build-provenance")
-    assert attest["files"] == {archive.name: sha256(archive)}, "provenance for the very bytes released"
+    package_attest, image_attest = first.calls_of("attest-build-provenance")
+    assert package_attest["files"] == {archive.name: sha256(archive)}, "provenance for the very bytes released"
+
+    (build,) = first.calls_of("build-push")
+    assert build["build_args"] == {"PACKAGE": f"dist/{MODEL}-v1.0.0"}
+    assert f"dist/{MODEL}-v1.0.0" in build["copied"], "the package is in the image"
+    assert build["tags"] == [f"{IMAGE}:1.0.0"] and build["inputs"]["push"] == "true"
+    assert line.images() == {f"{IMAGE}:1.0.0": build["digest"]}
+    assert image_attest["inputs"]["subject-name"] == IMAGE
+    assert image_attest["inputs"]["subject-digest"] == build["digest"]
+    assert image_attest["inputs"]["push-to-registry"] == "true"
+    (login,) = first.calls_of("docker-login")
+    assert login["registry"] == "ghcr.io" and login["password_given"]
 
     with tarfile.open(archive) as tar:
         names = sorted(tar.getnames())
@@ -191,24 +209,32 @@ def test_promotion__then_a_release_judged_against_production_then_rollback(
     assert "against production v1.0.0 on the same" in notes and "| metric | production v1.0.0 | this version |" in notes
     assert "patch release" in notes
 
-    # Promotion and rollback against the local repository, as `make promote` does, then pushed.
-    line.git("fetch", "--quiet", "--tags", "origin")
-    for version in ("1.0.1", "1.0.0"):
-        subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "mlci.deploy", "promote", "--version", version, "--stage", "production"],
-            cwd=line.space.repo, env=line.code_env(), check=True, capture_output=True, text=True,
-        )  # fmt: skip
-    line.git("push", "--quiet", "origin", "--tags")
+    assert line.images()[f"{IMAGE}:production"] == line.images()[f"{IMAGE}:1.0.0"]
+
+    # Promote v1.0.1 to production, then roll back: both move the image's stage tag too.
+    assert line.promote("1.0.1", "production").succeeded()
+    assert line.images()[f"{IMAGE}:production"] == line.images()[f"{IMAGE}:1.0.1"]
+    rollback = line.promote("1.0.0", "production")
+    assert rollback.succeeded(), rollback.tail()
+    assert line.images()[f"{IMAGE}:production"] == line.images()[f"{IMAGE}:1.0.0"] != line.images()[f"{IMAGE}:1.0.1"]
     assert {f"{MODEL}#production#2", f"{MODEL}#production#3"} <= set(line.tags())
+
+    # `make promote` does the same against the local repository; pushing publishes it.
+    line.git("fetch", "--quiet", "--tags", "origin")
+    subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "mlci.deploy", "promote", "--version", "1.0.1", "--stage", "staging"],
+        cwd=line.space.repo, env=line.code_env(), check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    line.git("push", "--quiet", "origin", "--tags")
     shown = gto_show(line, tmp_path)[MODEL]
-    assert shown["stage"]["production"] == "v1.0.0", "the rollback is the newest assignment"
+    assert shown["stage"] == {"production": "v1.0.0", "staging": "v1.0.1"}, "the rollback is production's newest tag"
     assert shown["version"] == "v1.0.1"
     models = subprocess.run(
         [str(VENV_BIN / "python"), "-m", "mlci.deploy", "models"],
         cwd=line.space.repo, env=line.code_env(), check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     rows = {row.split()[0]: row.split()[1] for row in models.splitlines()[2:]}
-    assert rows == {"v1.0.1": "-", "v1.0.0": "production"}, models
+    assert rows == {"v1.0.1": "staging", "v1.0.0": "production"}, models
 
 
 def test_worse_challenger_and_stale_lock__nothing_is_tagged_or_released(line: Line, first: ActRun) -> None:
@@ -223,7 +249,7 @@ def test_worse_challenger_and_stale_lock__nothing_is_tagged_or_released(line: Li
     assert not worse.succeeded()
     assert step(worse, "Champion vs challenger, package and version tag (local)") == "failure", worse.tail()
     assert "vs base" in worse.log and "nothing packaged or tagged" in worse.log
-    for later in ("Push the version tag", "Publish the release", "Build provenance for the package"):
+    for later in ("Build provenance for the package", "Build and push the serving image", "Push the version tag"):
         assert step(worse, later) is None, later
 
     line.push_main("Params changed, dvc.lock not updated", params={"evaluate": {"threshold": 0.4}}, repro=False)
@@ -233,6 +259,7 @@ def test_worse_challenger_and_stale_lock__nothing_is_tagged_or_released(line: Li
     assert "main's committed dvc.lock and results differ" in stale.log
 
     assert line.tags() == before_tags and set(line.releases()) == before_releases
+    assert not [tag for tag in line.images() if tag.endswith(":1.0.2")]
 
 
 def test_promote__rejects_a_malformed_version_before_any_checkout(line: Line) -> None:
