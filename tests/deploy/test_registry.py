@@ -117,7 +117,7 @@ def test_register__refuses_a_commit_already_registered(commit: Callable[[str], s
 def test_register__an_unknown_commit_is_a_git_error(repo: Path, commit: Callable[[str], str]) -> None:
     commit("one")
 
-    with pytest.raises(ReleaseError, match=r"(?s)git tag --annotate fraud-model@v1\.0\.0 .* failed: fatal"):
+    with pytest.raises(ReleaseError, match=r"^git tag failed: fatal: [^\n]*$"):
         register(NAME, (1, 0, 0), "0" * 40, "summary", RECORD)
 
 
@@ -219,7 +219,10 @@ def test_git__outside_a_repository_is_a_release_error(tmp_path: Path, monkeypatc
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
 
-    with pytest.raises(ReleaseError, match=r"git for-each-ref .* failed: .*not a git repository"):
+    with pytest.raises(
+        ReleaseError,
+        match=r"^git for-each-ref failed: .*not a git repository.*; run it inside the project's git repository$",
+    ):
         versions(NAME)
 
 
@@ -257,12 +260,6 @@ def test_gto__reads_the_same_versions_and_stages(commit: Callable[[str], str]) -
     assert listed == {v.text for v in versions(NAME)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="versions() docstring says deregistered versions are left out, but a GTO deregistration tag "
-    "(`<name>@v1.1.0!`, written by `gto deprecate <name> v1.1.0`) only skips the `!` tag itself: v1.1.0 stays listed, "
-    "stays the latest, and keeps its stage, while `gto show` drops it",
-)
 def test_versions__leaves_out_a_version_deregistered_in_gto_grammar(commit: Callable[[str], str]) -> None:
     # given: v1.1.0 registered and in staging, then deregistered as `gto deprecate fraud-model v1.1.0` does
     register(NAME, (1, 0, 0), commit("one"), "summary", RECORD)
@@ -277,11 +274,6 @@ def test_versions__leaves_out_a_version_deregistered_in_gto_grammar(commit: Call
     assert "staging" not in stages(NAME)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stages() ignores GTO unassignment tags (`<name>#<stage>!#<N>`, written by `gto deprecate <name> <version> "
-    "<stage>`): the stage keeps its version, so `current --stage staging` disagrees with `gto show`",
-)
 def test_stages__an_unassignment_in_gto_grammar_clears_the_stage(commit: Callable[[str], str]) -> None:
     # given: v1.0.0 in production and staging, then unassigned from staging as GTO does it
     sha = commit("one")

@@ -5,6 +5,8 @@
   `make models` read, so the registry needs nothing but git.
 - `<name>#<stage>#<N>` assigns a stage to the version registered at the same commit; N is one more than the highest
   counter among the name's stage tags, so the newest assignment of a stage wins (rollback is a new, higher N).
+- Written by `gto deprecate`, and honoured here: `<name>@v<semver>!` deregisters a version, `<name>#<stage>!#<N>`
+  unassigns a stage.
 
 `gto show` and `gto history` read the same tags. Writing them with git rather than through GTO's API keeps the
 record in the message and works in any clone, including a shallow-free CI checkout with `persist-credentials: false`.
@@ -47,6 +49,7 @@ class Assignment:
     commit: str
     tag: str
     created: str
+    unassigned: bool = False  # `<name>#<stage>!#<N>`: the stage was taken away
 
 
 def git(*args: str, check: bool = True) -> str:
@@ -55,7 +58,9 @@ def git(*args: str, check: bool = True) -> str:
     except FileNotFoundError:
         raise ReleaseError("git not found; install git to use the model registry") from None
     if check and done.returncode != 0:
-        raise ReleaseError(f"git {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
+        said = (done.stderr.strip() or done.stdout.strip() or f"exit code {done.returncode}").splitlines()[-1]
+        hint = "; run it inside the project's git repository" if "not a git repository" in said else ""
+        raise ReleaseError(f"git {args[0]} failed: {said}{hint}")
     return done.stdout
 
 
@@ -81,11 +86,13 @@ def _tags(name: str) -> list[dict[str, str]]:
 
 def versions(name: str) -> list[Version]:
     """Every registered version of `name`, oldest first (by semantic version). Deregistered ones (`!`) are left out."""
-    pattern = re.compile(rf"^{re.escape(name)}@(v\d+\.\d+\.\d+)$")
+    pattern = re.compile(rf"^{re.escape(name)}@(v\d+\.\d+\.\d+)(!?)$")
+    tags = _tags(name)
+    deregistered = {m.group(1) for t in tags if (m := pattern.match(t["tag"])) and m.group(2)}
     found = []
-    for tag in _tags(name):
+    for tag in tags:
         match = pattern.match(tag["tag"])
-        if match and tag["annotated"]:
+        if match and not match.group(2) and match.group(1) not in deregistered and tag["annotated"]:
             found.append(
                 Version(
                     name,
@@ -100,24 +107,25 @@ def versions(name: str) -> list[Version]:
 
 
 def assignments(name: str) -> list[Assignment]:
-    """Every stage assignment `<name>#<stage>#<N>`, in counter order."""
-    pattern = re.compile(rf"^{re.escape(name)}#([^#!]+)#(\d+)$")
+    """Every stage assignment `<name>#<stage>#<N>` and unassignment `<name>#<stage>!#<N>`, in counter order."""
+    pattern = re.compile(rf"^{re.escape(name)}#([^#!]+)(!?)#(\d+)$")
     found = []
     for tag in _tags(name):
         match = pattern.match(tag["tag"])
         if match:
-            found.append(
-                Assignment(name, match.group(1), int(match.group(2)), tag["commit"], tag["tag"], tag["created"])
-            )
+            stage, unassigned, counter = match.group(1), bool(match.group(2)), int(match.group(3))
+            found.append(Assignment(name, stage, counter, tag["commit"], tag["tag"], tag["created"], unassigned))
     return sorted(found, key=lambda a: a.counter)
 
 
 def stages(name: str) -> dict[str, Version]:
-    """Each stage's current version: the version at the commit of the stage's newest assignment."""
+    """Each stage's current version: the version at the commit of the stage's newest (un)assignment."""
     by_commit = {v.commit: v for v in versions(name)}
     current: dict[str, Version] = {}
     for assignment in assignments(name):
-        if assignment.commit in by_commit:
+        if assignment.unassigned:
+            current.pop(assignment.stage, None)
+        elif assignment.commit in by_commit:
             current[assignment.stage] = by_commit[assignment.commit]
     return current
 
