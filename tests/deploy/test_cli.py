@@ -229,14 +229,24 @@ def test_write_package__the_archive_is_the_same_bytes_each_time(package: Path) -
 
 
 BAD_DEPLOY = [
-    pytest.param({"model_name": "-bad-"}, "params.yaml: deploy.model_name String should match pattern", id="name"),
-    pytest.param({"model_name": "fraud model"}, "deploy.model_name ", id="name-with-space"),
+    pytest.param(
+        {"model_name": "-bad-"},
+        "params.yaml: deploy.model_name: '-bad-' is not a valid name: use letters, digits",
+        id="name",
+    ),
+    pytest.param(
+        {"model_name": "fraud model"}, "deploy.model_name: 'fraud model' is not a valid name", id="name-with-space"
+    ),
     pytest.param(
         {"champion_stage": "prod"},
         "params.yaml: deploy: champion_stage 'prod' must be one of stages ['staging', 'production'].",
         id="champion-stage",
     ),
-    pytest.param({"stages": ["staging", "Prod"]}, "deploy.stages.1 String should match pattern", id="stage-name"),
+    pytest.param(
+        {"stages": ["staging", "Prod"]},
+        "deploy.stages.1: 'Prod' is not a valid stage: use lower-case letters",
+        id="stage-name",
+    ),
     pytest.param({"stages": []}, "deploy.stages List should have at least 1 item", id="no-stages"),
     pytest.param(
         {"modelname": "x"},

@@ -5,10 +5,11 @@ Validated here, not in `core.params`, so editing it re-runs no pipeline stage.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from mlci.core import paths
 from mlci.core.params import Section, load_section
@@ -18,14 +19,28 @@ NAME_PATTERN = r"^[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?$"
 STAGE_PATTERN = r"^[a-z][a-z0-9-]*[a-z0-9]$"
 
 
+def _matching(pattern: str, what: str):
+    def check(value: str) -> str:
+        if not re.match(pattern, value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+ModelName = Annotated[
+    str,
+    Field(max_length=100),
+    _matching(NAME_PATTERN, "name: use letters, digits, '-', '/' or '_', starting and ending with a letter or digit"),
+]
+StageName = Annotated[str, _matching(STAGE_PATTERN, "stage: use lower-case letters, digits and '-', e.g. production")]
+
+
 class DeployParams(Section):
-    model_name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)] = "fraud-model"
-    stages: Annotated[list[Annotated[str, Field(pattern=STAGE_PATTERN)]], Field(min_length=1)] = [
-        "staging",
-        "production",
-    ]
+    model_name: ModelName = "fraud-model"
+    stages: Annotated[list[StageName], Field(min_length=1)] = ["staging", "production"]
     # The stage whose current version is the champion a new version must beat.
-    champion_stage: Annotated[str, Field(pattern=STAGE_PATTERN)] = "production"
+    champion_stage: StageName = "production"
     intended_use: str = (
         "Scores card transactions for fraud risk so that an analyst reviews the riskiest first. "
         "Not for automatic blocking without human review."
