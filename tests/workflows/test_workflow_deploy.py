@@ -178,6 +178,19 @@ def test_released_model__a_fresh_clone_pulls_it_from_the_dvc_remote_at_the_tag(
     assert (clone / "models/model.skops").read_bytes() == released
 
 
+def test_rerun_of_a_released_commit__publishes_nothing_new(line: Line, first: ActRun) -> None:
+    assert first.succeeded(), first.tail()
+
+    again = line.deploy()
+
+    assert again.succeeded(), again.tail()
+    assert "this commit is already fraud-model@v1.0.0: package rebuilt, nothing new tagged" in again.log
+    assert "fraud-model@v1.0.0 is already released" in again.log
+    creates = [c for c in again.calls_of("gh") if c.get("command") == "release create"]  # the state's calls, all runs
+    assert [c["tag"] for c in creates] == [f"{MODEL}@v1.0.0"], "one release, from the first run"
+    assert [t for t in line.tags() if "@" in t] == [f"{MODEL}@v1.0.0"]
+
+
 def gto_show(line: Line, tmp_path: Path) -> dict:
     clone = tmp_path / "gto-clone"
     if not clone.exists():

@@ -37,7 +37,9 @@ def _package(args: argparse.Namespace, tag: bool) -> int:
     print(built.summary)
     print(f"package: {built.folder} and {built.archive}")
     print(f"gate: {built.meta['challenge']['verdict']}")
-    if created:
+    if created and built.existing:
+        print(f"this commit is already {created}: package rebuilt, nothing new tagged")
+    elif created:
         print(f"tagged {created}; publish it with: git push origin 'refs/tags/{created}'")
     if os.environ.get("GITHUB_OUTPUT"):
         write_outputs(Path(os.environ["GITHUB_OUTPUT"]), built, created)

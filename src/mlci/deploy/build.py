@@ -6,7 +6,7 @@ The gate runs first: when the challenger loses, nothing is packaged or tagged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ class Built:
     archive: Path
     record: dict[str, Any]
     summary: str
+    existing: str | None = None  # the version tag already at this commit: a re-run rebuilds, and tags nothing
 
 
 class GateFailed(Exception):
@@ -87,9 +88,14 @@ def build(settings: DeployParams, champion_path: str | None) -> Built:
     record = versioning.record(
         facts["model"]["model"], field_types(contract), {k: facts["metrics"].get(k) for k in KEY_METRICS}
     )
-    known = registry.versions(settings.model_name)
-    bump = versioning.next_version(known[-1].number if known else None, known[-1].record if known else None, record)
     source = lineage.commit()
+    known = registry.versions(settings.model_name)
+    existing = next((v for v in known if v.commit == source["sha"]), None)
+    if existing:  # a re-run: the same version again, judged against what came before it
+        known = [v for v in known if v.number < existing.number]
+    bump = versioning.next_version(known[-1].number if known else None, known[-1].record if known else None, record)
+    if existing:
+        bump = replace(bump, number=existing.number)
     meta = {
         "name": settings.model_name,
         "version": bump.text.removeprefix("v"),
@@ -111,15 +117,20 @@ def build(settings: DeployParams, champion_path: str | None) -> Built:
     }
     card_text = card.render(meta, settings.intended_use, settings.limitations)
     folder, archive = write_package(meta, contract, card_text)
-    return Built(meta, folder, archive, record, card.headline(meta))
+    return Built(meta, folder, archive, record, card.headline(meta), existing.tag if existing else None)
 
 
 def register(settings: DeployParams, built: Built) -> str:
-    """Tag the version at the packaged commit. Refuses a workspace with uncommitted changes (the tag would lie)."""
+    """Tag the version at the packaged commit (unless it has its tag already: a re-run).
+
+    Refuses a workspace with uncommitted changes: the tag would name a commit that did not make the model.
+    """
     if built.meta["uncommitted_changes"]:
         raise ReleaseError(
             "tracked files differ from the commit (a stale dvc.lock after `dvc repro`?); commit them, then release"
         )
+    if built.existing:
+        return built.existing
     number = registry.parse_version(built.meta["version"])
     return registry.register(settings.model_name, number, built.meta["git_sha"], built.summary, built.record)
 
