@@ -15,10 +15,10 @@ import json
 from pathlib import Path
 
 from mlci.core import cli
-from mlci.core.params import DemoParams
+from mlci.core.params import DEMO_BATCH_KEY, DemoParams
 from mlci.stages.demo import SCHEMA, SEASONS, generate
 
-METADATA_KEY = b"mlci.demo"  # read back by mlci.monitor.intake
+METADATA_KEY = DEMO_BATCH_KEY  # read back by mlci.monitor.intake
 
 
 def write_batch(params: DemoParams, path: Path) -> None:
