@@ -35,8 +35,8 @@ def checker(monitored_dir: Path):
         schema = Schema.load(paths.SCHEMA)
         model = load_model(paths.MODEL)
         reference = read_parquet(paths.TRAIN_SPLIT, columns=schema.features)
-        test = drift.read_test(schema, model)
-    params = MonitorParams()
+        params = MonitorParams()
+        test = drift.score_test(model, drift.read_test(schema), params)
 
     def check(table: pa.Table) -> dict:
         return drift.compare(reference, prepare(table, schema, "batch"), model, test, schema, params, 0.5)

@@ -91,7 +91,9 @@ def test_bootstrap__intervals_cover_the_value_and_shrink_with_rows() -> None:
     def interval(n: int, max_rows: int) -> tuple[float, float]:
         y = (rng.random(n) < 0.1).astype(int)
         p = rng.random(n) * 0.6 + 0.3 * y
-        low, high = stats.interval(stats.bootstrap(y, p, 0.5, ["roc_auc"], 200, 3, max_rows)["roc_auc"], 0.95)
+        value, replicates = stats.bootstrap(y, p, 0.5, ["roc_auc"], 200, 3, max_rows)
+        assert value["roc_auc"] == pytest.approx(scores(y, p, 0.5)["roc_auc"], abs=5e-5)
+        low, high = stats.interval(replicates["roc_auc"], 0.95)
         assert low < scores(y, p, 0.5)["roc_auc"] < high
         return low, high
 

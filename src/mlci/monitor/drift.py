@@ -104,8 +104,6 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
     """
     import numpy as np
 
-    from mlci.core.metrics import scores
-
     d = params.decay
     positives, negatives = int(np.sum(y == 1)), int(np.sum(y == 0))
     if min(positives, negatives) < d.min_positives:
@@ -118,9 +116,8 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
         )
         return {"computed": False, "reason": reason, "decayed": False}
     names = [name for name in d.max_drop if name in test["metrics"]]
-    batch_values = scores(y, p, threshold)
-    on_batch = stats.bootstrap(y, p, threshold, names, d.bootstrap, params.seed)
-    on_test = stats.bootstrap(test["labels"], test["scores"], threshold, names, d.bootstrap, params.seed + 1)
+    batch_values, on_batch = stats.bootstrap(y, p, threshold, names, d.bootstrap, params.seed)
+    _, on_test = stats.bootstrap(test["labels"], test["scores"], threshold, names, d.bootstrap, params.seed + 1)
     result = {}
     for name in names:
         sign = 1 if HIGHER_IS_BETTER[name] else -1
@@ -130,7 +127,7 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
         drop_low, drop_high = stats.interval(sign * (on_test[name][:both] - on_batch[name][:both]), d.confidence)
         result[name] = {
             "test": test_value,
-            "batch": value,
+            "batch": _round(value),
             "low": _round(low),
             "high": _round(high),
             "drop": _round(sign * (test_value - value)),
@@ -185,12 +182,9 @@ def fairness(y, p, segments, test_segments: dict, threshold: float, params: Moni
 def compare(
     reference, batch: Batch, model, test: dict, schema: Schema, params: MonitorParams, threshold: float
 ) -> dict:
-    """The whole check (pure: no file I/O). `test` is what `read_test` returns."""
-    import numpy as np
-
+    """The whole check (pure: no file I/O). `test` is what `score_test` returns."""
     n = batch.features.num_rows
-    rng = np.random.default_rng(params.seed)
-    rows = np.sort(rng.choice(n, params.max_rows, replace=False)) if n > params.max_rows else np.arange(n)
+    rows = _sample(n, params.max_rows, params.seed)
     sample = batch.features.take(rows) if len(rows) < n else batch.features
     batch_scores = model.predict_proba(sample.to_pandas())[:, 1]
     result: dict[str, Any] = {
@@ -262,10 +256,10 @@ def run(batch_path: Path, out: Path, params: MonitorParams) -> dict:
     batch = prepare(table, schema, str(batch_path))
     model = load_model(paths.MODEL)
     reference = read_parquet(require(paths.TRAIN_SPLIT), columns=schema.features)
-    test = read_test(schema, model)
+    test = read_test(schema)
     threshold = load_params().evaluate.threshold
     started = time.perf_counter()
-    result = compare(reference, batch, model, test, schema, params, threshold)
+    result = compare(reference, batch, model, score_test(model, test, params), schema, params, threshold)
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["batch"] = str(batch_path)
     write_json(out / "drift.json", result)
@@ -273,18 +267,31 @@ def run(batch_path: Path, out: Path, params: MonitorParams) -> dict:
     return result
 
 
-def read_test(schema: Schema, model) -> dict:
-    """The test split's labels and scores under the current model, and its recorded (per-segment) metrics."""
+def read_test(schema: Schema) -> dict:
+    """The test split's features and labels, and its recorded (per-segment) metrics."""
     from mlci.core.frames import read_split
 
     X, y, _ = read_split(paths.TEST_SPLIT, schema)
     metrics = read_json(require(paths.METRICS))
     segments = read_json(paths.SEGMENTS) if paths.SEGMENTS.is_file() else {}
-    return {"labels": y, "scores": model.predict_proba(X)[:, 1], "metrics": metrics, "segments": segments}
+    return {"features": X, "labels": y, "metrics": metrics, "segments": segments}
+
+
+def score_test(model, test: dict, params: MonitorParams) -> dict:
+    """`test` with the model's scores on a seeded sample of at most `monitor.max_rows` of its rows."""
+    rows = _sample(len(test["labels"]), params.max_rows, params.seed + 2)
+    features = test["features"].iloc[rows]
+    return {**test, "labels": test["labels"][rows], "scores": model.predict_proba(features)[:, 1]}
+
+
+def _sample(n: int, size: int, seed: int):
+    import numpy as np
+
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False)) if n > size else np.arange(n)
 
 
 def _round(value: float) -> float:
-    return round(float(value), DIGITS)
+    return round(float(value), DIGITS) + 0.0  # + 0.0: never -0.0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,7 +72,7 @@ class RetrainParams(Section):
 
 
 class MonitorParams(Section):
-    max_rows: Annotated[int, Field(ge=1000)] = 200_000  # scores, decay and fairness use a sample of this many rows
+    max_rows: Annotated[int, Field(ge=1000)] = 100_000  # scores, decay and fairness use a sample of this many rows
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
     serving_log: str = "logs/predictions.jsonl"  # what `make monitor` checks
     drift: DriftParams = DriftParams()

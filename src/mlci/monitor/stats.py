@@ -125,8 +125,8 @@ def bootstrap(
     replicates: int,
     seed: int,
     max_rows: int = 20_000,
-) -> dict[str, np.ndarray]:
-    """Bootstrap replicates of each named metric: rows drawn with replacement, `replicates` times.
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Each named metric on all rows, and its bootstrap replicates: rows drawn with replacement, `replicates` times.
 
     Above `max_rows` rows the replicates draw from a seeded sample of `max_rows` rows (m-out-of-n): each replicate's
     offset from the sample's own value is scaled by sqrt(m / n) and added to the value on all rows. A metric's spread
@@ -148,7 +148,7 @@ def bootstrap(
             continue
         for name, value in scorer.scores(w, names).items():
             values[name].append(whole[name] + scale * (value - centre[name]))
-    return {name: np.asarray(v) for name, v in values.items()}
+    return whole, {name: np.asarray(v) for name, v in values.items()}
 
 
 def interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
