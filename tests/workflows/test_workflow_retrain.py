@@ -113,6 +113,28 @@ def test_normal_batch__opens_nothing(workspace: Workspace, origin: Path, fake_gi
     assert run.github["pulls"] == {}
 
 
+def test_user_batch_without_a_remote__is_checked_but_not_taken_in(
+    workspace: Workspace, origin: Path, fake_github
+) -> None:
+    """A drifted CSV committed in the repository: the check runs; retraining on it needs a DVC remote, and says so."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    from mlci.stages.demo import generate
+
+    fake_github()
+    csv.write_csv(pa.concat_tables(generate(2000, 5, "holiday")), workspace.repo / "incoming.csv")
+    env = workspace.toolbox.environment()
+    git(workspace.repo, "add", "incoming.csv", env=env)
+    git(workspace.repo, "commit", "--quiet", "-m", "A batch of our own", env=env)
+
+    run = run_inputs(workspace, origin, {"batch": "incoming.csv", "season": "holiday", "rows": "2000", "seed": "7"})
+
+    assert not run.succeeded()
+    assert "DRIFT: " in run.log and "user data needs a DVC remote to retrain on" in run.log, run.tail()
+    assert branches(origin) == ["main"] and run.github["pulls"] == {}
+
+
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
