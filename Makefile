@@ -19,6 +19,7 @@ PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location -
 
 .PHONY: help setup setup-dev repro test test-fast lint lint-workflows lock lock-check report gate bench clean
 .PHONY: package release models promote verify-package audit secrets
+.PHONY: new-batch drift intake monitor bench-drift
 BASE ?=
 
 help:  ## list the commands
@@ -125,6 +126,28 @@ verify-package: setup  ## check a release package's checksums (PACKAGE=dist/<mod
 
 bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="10000 100000 1000000 10000000" for more)
 	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS))
+
+# Monitoring and continuous training (docs/monitor-and-retrain.md). `make drift` exits 1 on drift or decay, 2 on bad input.
+SEASON ?= holiday
+N ?= 20000
+SEED ?= 7
+OUT ?= data/incoming/batch.parquet
+BATCH ?= $(OUT)
+
+new-batch: setup  ## write a labelled demo batch: SEASON=normal|holiday N=20000 SEED=7 OUT=data/incoming/batch.parquet
+	python -m mlci.stages.batch --season $(SEASON) --rows $(N) --seed $(SEED) --out $(OUT)
+
+drift: setup  ## check BATCH (.csv, .parquet, .jsonl) against the training data; reports in reports/drift/
+	python -m mlci.monitor.drift --batch $(BATCH)
+
+intake: setup  ## take BATCH into the training data by monitor.retrain (append or window); then `make repro`
+	python -m mlci.monitor.intake --batch $(BATCH)
+
+monitor: setup  ## check the serving log (monitor.serving_log), print the verdict and the report
+	python -m mlci.monitor.drift --serving-log --print
+
+bench-drift: setup  ## time the drift check on a 1M-row batch against a 1M-row reference (ROWS=... to change)
+	python benchmarks/bench_drift.py $(if $(ROWS),--rows $(ROWS))
 
 clean:  ## remove the virtual environment and caches (DVC cache and outputs stay)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -29,6 +29,8 @@ DEMO_PARAMS = {
     "train": FAST_TRAIN,
     "evaluate": FAST_EVALUATE,
 }
+# The project the drift check judges batches against: enough rows that its test metrics are not noise.
+MONITORED_PARAMS = {**DEMO_PARAMS, "demo": {"n_rows": 20_000, "seed": 7}}
 
 
 def dump_params(path: Path, sections: dict) -> Path:
@@ -77,4 +79,25 @@ def demo_split_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def split_project(demo_split_dir: Path, tmp_dir: Path) -> Path:
     """The working directory, holding a copy of `demo_split_dir`: ready for `train` and `evaluate`."""
     shutil.copytree(demo_split_dir, tmp_dir, dirs_exist_ok=True)
+    return tmp_dir
+
+
+@pytest.fixture(scope="session")
+def monitored_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where every stage has run on 20,000 demo rows: a trained model to check batches against."""
+    from mlci.stages import evaluate, generate, ingest, split, train, validate
+
+    root = tmp_path_factory.mktemp("monitored")
+    dump_params(root / "params.yaml", MONITORED_PARAMS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for stage in (generate, ingest, validate, split, train, evaluate):
+            assert stage.main() == 0, f"{stage.__name__} failed on the demo data"
+    return root
+
+
+@pytest.fixture
+def monitored(monitored_dir: Path, tmp_dir: Path) -> Path:
+    """The working directory, holding a copy of `monitored_dir`."""
+    shutil.copytree(monitored_dir, tmp_dir, dirs_exist_ok=True)
     return tmp_dir

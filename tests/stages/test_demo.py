@@ -133,3 +133,31 @@ def test_main__bad_params(write_params, tmp_dir, capsys):
         "error: generate: params.yaml: demo.n_rows must be greater than or equal to 100; got 10.\n"
     )
     assert not (tmp_dir / generate.OUTPUT).exists()
+
+
+def test_write_demo__recorded_batches_follow_with_their_ids_continuing(tmp_path):
+    params = DemoParams(n_rows=1000, seed=1, batches=[{"season": "holiday", "seed": 7, "n_rows": 500}])
+
+    generate.write_demo(params, tmp_path / "a.parquet")
+
+    written = pq.read_table(tmp_path / "a.parquet").cast(demo.SCHEMA)
+    assert written.slice(0, 1000).equals(table(1000, 1))
+    assert written.column("transaction_id").to_pylist() == list(range(1500))
+    holiday = table(500, 7, "holiday")
+    assert written.slice(1000).drop_columns(["transaction_id"]).equals(holiday.drop_columns(["transaction_id"]))
+
+
+@pytest.mark.parametrize(
+    ("window", "rows"), [({"window_rows": 700}, 700), ({"window_days": 30}, None)], ids=["rows", "days"]
+)
+def test_write_demo__a_window_keeps_the_latest_rows(tmp_path, window: dict, rows: int | None):
+    params = DemoParams(n_rows=1000, seed=1, batches=[{"season": "holiday", "seed": 7, "n_rows": 500}], **window)
+
+    generate.write_demo(params, tmp_path / "a.parquet")
+
+    times = pq.read_table(tmp_path / "a.parquet").column("timestamp").to_numpy()
+    assert (np.diff(times.astype("int64")) >= 0).all(), "sorted by time"
+    if rows is not None:
+        assert len(times) == rows
+    else:
+        assert times.max() - times.min() <= np.timedelta64(30, "D") and 0 < len(times) < 500

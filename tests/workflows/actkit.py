@@ -48,6 +48,7 @@ STANDIN_ACTIONS = {
     "docker/setup-buildx-action": "setup-buildx",
     "docker/login-action": "docker-login",
     "docker/build-push-action": "build-push",
+    "actions/create-github-app-token": "create-github-app-token",
 }
 ACT_HANDLES = {"actions/checkout"}  # act copies the local repository instead, when `ref:` is absent
 USES = re.compile(r"^\s*(?:-\s*)?uses:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
@@ -199,6 +200,7 @@ class Workspace:
         variables: dict[str, str] | None = None,
         platforms: dict[str, str] | None = None,
         env: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
     ) -> ActRun:
         run_id = str(next(run_ids))
         event_file = self.state / f"event-{run_id}.json"
@@ -237,6 +239,8 @@ class Workspace:
             command += ["--local-repository", mapping]
         for name, value in (variables or {}).items():
             command += ["--var", f"{name}={value}"]
+        for name, value in (secrets or {}).items():
+            command += ["--secret", f"{name}={value}"]
         if job:
             command += ["--job", job]
         started = time.monotonic()

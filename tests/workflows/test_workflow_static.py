@@ -33,7 +33,7 @@ def run_scripts(path: Path) -> list[str]:
 
 
 def test_workflows_and_actions_exist() -> None:
-    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "train.yml", "comment.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "train.yml", "comment.yml", "retrain.yml"}
     assert [p.parent.name for p in ACTIONS] == ["setup"]
     assert (GITHUB / "dependabot.yml").is_file() and (GITHUB / "pull_request_template.md").is_file()
 
@@ -101,7 +101,7 @@ def test_event_data_reaches_scripts_only_through_env(path: Path) -> None:
 
 
 def test_pipeline_workflows_opt_out_of_dvc_analytics() -> None:
-    for name in ("ci.yml", "train.yml"):
+    for name in ("ci.yml", "train.yml", "retrain.yml"):
         env = load(GITHUB / "workflows" / name).get("env", {})
         assert env.get("DVC_NO_ANALYTICS") == "1" and env.get("ITERATIVE_DO_NOT_TRACK") == "1", name
 

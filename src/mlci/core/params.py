@@ -26,12 +26,39 @@ class Section(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
 
 
-class DemoParams(Section):
-    """The built-in synthetic card-transaction data (`generate` stage)."""
+DemoRows = Annotated[int, Field(ge=100, le=100_000_000)]
+Season = Literal["normal", "holiday"]
+# The Parquet metadata key under which a demo batch file records its `DemoBatch` (as JSON).
+DEMO_BATCH_KEY = b"mlci.demo"
 
-    n_rows: Annotated[int, Field(ge=100, le=100_000_000)] = 20_000
+
+class DemoBatch(Section):
+    """A batch of new demo data, recorded by its generator parameters when retraining takes it in."""
+
+    season: Season
+    seed: Seed
+    n_rows: DemoRows
+
+
+class DemoParams(Section):
+    """The built-in synthetic card-transaction data (`generate` stage).
+
+    `batches` are new data that retraining took in (`python -m mlci.monitor.intake`), appended after the base rows;
+    `window_rows` or `window_days` then keep only the latest rows, by timestamp.
+    """
+
+    n_rows: DemoRows = 20_000
     seed: Seed = 42
-    season: Literal["normal", "holiday"] = "normal"
+    season: Season = "normal"
+    batches: list[DemoBatch] = []
+    window_rows: Annotated[int, Field(ge=100)] | None = None
+    window_days: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_window(self) -> DemoParams:
+        if self.window_rows is not None and self.window_days is not None:
+            raise ValueError("set window_rows or window_days, not both")
+        return self
 
 
 class DataParams(Section):

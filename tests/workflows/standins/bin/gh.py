@@ -1,10 +1,12 @@
-"""Stand-in for the GitHub CLI: `gh api` for the few endpoints the comment workflow uses, against the fake GitHub.
+"""Stand-in for the GitHub CLI: the few `gh api` endpoints and `gh pr` commands the workflows use, on the fake GitHub.
 
 Supported: `gh api repos/O/R/pulls/N`, `gh api [--paginate] repos/O/R/issues/N/comments` (one JSON array per page,
 concatenated, as gh prints them), `gh api --method POST repos/O/R/issues/N/comments --input F` and
-`gh api --method PATCH repos/O/R/issues/comments/ID --input F`; `gh release create|download|view` (releases.py).
-Anything else fails, so a workflow that starts
-relying on something new shows up here. Needs GH_TOKEN, as gh does in Actions. Every call is recorded with the body.
+`gh api --method PATCH repos/O/R/issues/comments/ID --input F`; `gh pr list --state open [--base B] --json F,...`,
+`gh pr create --base B --head H --title T --body-file F` and `gh pr edit N --title T --body-file F` (each with
+`--repo O/R`); `gh release create|download|view` (releases.py). Anything else fails, so a workflow that starts
+relying on something new shows up here. Needs GH_TOKEN, as gh does in Actions. Every call is recorded with its body,
+and `gh pr` calls with the token they ran with.
 """
 
 from __future__ import annotations
@@ -27,9 +29,69 @@ def http_error(status: int, message: str) -> None:
     sys.exit(1)
 
 
+PR_FLAGS = {"--repo", "--state", "--base", "--head", "--title", "--body-file", "--json"}
+
+
+def pr(args: list[str]) -> None:
+    """`gh pr list|create|edit`: pull requests of the fake GitHub, as gh prints them."""
+    command, rest, flags, positional = args[1] if len(args) > 1 else "", list(args[2:]), {}, []
+    while rest:
+        arg = rest.pop(0)
+        if arg in PR_FLAGS:
+            flags[arg] = rest.pop(0)
+        elif arg.startswith("-"):
+            record("gh", args=args, error="unsupported flag")
+            sys.exit(f"gh stand-in: unsupported flag {arg}")
+        else:
+            positional.append(arg)
+    body = Path(flags["--body-file"]).read_text(encoding="utf-8") if "--body-file" in flags else None
+    token = os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN")
+    record("gh", args=args, command=f"pr {command}", flags=flags, body=body, token=token)
+    if not token:
+        sys.exit(4)
+    data = github.load()
+    if flags.get("--repo", data["repository"]) != data["repository"]:
+        http_error(404, "Not Found")
+    pulls = data["pulls"]
+    if command == "list":
+        fields = flags.get("--json", "number").split(",")
+        found = [
+            p for p in pulls.values()
+            if p.get("state", "open") == flags.get("--state", "open")
+            and flags.get("--base", p.get("baseRefName")) == p.get("baseRefName")
+        ]  # fmt: skip
+        print(json.dumps([{field: p.get(field) for field in fields} for p in found]))
+    elif command == "create":
+        number = max([int(n) for n in pulls] or [0]) + 1
+        head = flags["--head"]
+        if any(p.get("headRefName") == head and p.get("state") == "open" for p in pulls.values()):
+            sys.exit(f'a pull request for branch "{head}" into branch "{flags["--base"]}" already exists')
+        pulls[str(number)] = {
+            "number": number,
+            "state": "open",
+            "title": flags["--title"],
+            "body": body,
+            "headRefName": head,
+            "baseRefName": flags["--base"],
+            "head": {"ref": head},
+        }
+        github.save(data)
+        print(f"https://github.com/{data['repository']}/pull/{number}")
+    elif command == "edit" and positional and positional[0] in pulls:
+        pull = pulls[positional[0]]
+        pull.update({"title": flags.get("--title", pull.get("title")), "body": body or pull.get("body")})
+        github.save(data)
+        print(f"https://github.com/{data['repository']}/pull/{positional[0]}")
+    else:
+        http_error(404, "Not Found")
+
+
 def main(args: list[str]) -> None:
     if args[:1] == ["release"]:
         releases.main(args)
+        return
+    if args[:1] == ["pr"]:
+        pr(args)
         return
     method, paginate, body_file, endpoint, rest = "GET", False, None, None, list(args[1:])
     while rest:

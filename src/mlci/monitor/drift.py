@@ -1,0 +1,327 @@
+"""The drift check: is a new batch still the data the current model was trained for?
+
+`python -m mlci.monitor.drift --batch PATH` compares the batch (CSV, Parquet or JSON lines) with the training split
+the model saw and writes `reports/drift/drift.json` and `reports/drift/drift.md`:
+- data drift per feature: PSI on the reference's bins and a chi-square test of the same counts, p-values corrected
+  for testing every feature; a feature drifts when its PSI reaches `monitor.drift.psi` *and* its corrected p-value
+  is below `monitor.drift.alpha` (a large PSI on a few rows is noise; a tiny p-value on a million rows is no shift);
+- the model's scores: PSI of its probabilities on the batch against those on the test split;
+- decay, when the batch has labels of both classes: its metrics against the test split's, both bootstrapped; a
+  metric decays when even the low end of its drop's interval exceeds `monitor.decay.max_drop`;
+- fairness, with labels and a segment column: per metric, the gap between the best and the worst segment, on the
+  batch against the test split; a gap widened by more than `monitor.fairness.max_gap_increase` is flagged (reported,
+  but no reason to retrain on its own).
+
+Exit 0: no drift. 1: drift or decay. 2: bad input (one line on stderr; no report is written). `--serving-log` checks
+`monitor.serving_log` (say nothing and exit 0 when there is none yet); `--print` prints the verdict line and the
+Markdown report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from mlci.core import paths
+from mlci.core.errors import PipelineError
+from mlci.core.io import read_json, read_parquet, require, write_bytes, write_json
+from mlci.core.metric_names import HIGHER_IS_BETTER
+from mlci.core.params import load_params
+from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.monitor import params as monitor_params
+from mlci.monitor import stats
+from mlci.monitor.batch import Batch, prepare, read_table
+from mlci.monitor.params import MonitorParams
+
+OUT = Path("reports/drift")
+EXIT_DRIFT, EXIT_BAD_INPUT = 1, 2
+DIGITS = 4
+
+
+def feature_drift(reference, batch, schema: Schema, params: MonitorParams) -> list[dict]:
+    """One entry per feature: PSI, chi-square, corrected p-value, severity and whether it drifted."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    p = params.drift
+    found = []
+    for name in schema.features:
+        if name in schema.numeric:
+            ref = reference.column(name).to_numpy(zero_copy_only=False)
+            new = batch.column(name).to_numpy(zero_copy_only=False)
+            ref, new = np.asarray(ref, float), np.asarray(new, float)
+            edges = stats.quantile_edges(ref, p.bins)
+            expected, actual = stats.numeric_counts(ref, edges), stats.numeric_counts(new, edges)
+            entry: dict[str, Any] = {"feature": name, "kind": "numeric", "bins": len(expected)}
+        else:
+            counts = [_value_counts(table.column(name), pc) for table in (reference, batch)]
+            _, expected, actual, unseen = stats.category_counts(*counts)
+            entry = {"feature": name, "kind": "categorical", "bins": len(expected), "unseen": unseen[:10]}
+        statistic, p_value = stats.chi_square(expected, actual)
+        entry.update(psi=stats.psi(expected, actual, p.psi_floor), chi2=statistic, p_value=p_value)
+        found.append(entry)
+    for entry, adjusted in zip(found, stats.adjust([e["p_value"] for e in found], p.correction), strict=True):
+        entry["p_adjusted"] = adjusted
+        entry["drifted"] = bool(entry["psi"] >= p.psi and adjusted < p.alpha)
+        entry["severity"] = severity(entry["psi"], params)
+        entry["threshold"] = p.psi
+        for key in ("psi", "chi2", "p_value", "p_adjusted"):
+            entry[key] = _round(entry[key])
+    return sorted(found, key=lambda e: (-e["psi"], e["feature"]))
+
+
+def _value_counts(column, pc) -> dict:
+    counts = pc.value_counts(column)
+    return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
+
+
+def severity(value: float, params: MonitorParams) -> str:
+    return "major" if value >= params.drift.psi_major else "moderate" if value >= params.drift.psi else "none"
+
+
+def score_drift(test_scores, batch_scores, params: MonitorParams) -> dict:
+    edges = stats.quantile_edges(test_scores, params.drift.bins)
+    value = stats.psi(
+        stats.numeric_counts(test_scores, edges), stats.numeric_counts(batch_scores, edges), params.drift.psi_floor
+    )
+    return {
+        "psi": _round(value),
+        "threshold": params.drift.psi,
+        "severity": severity(value, params),
+        "drifted": bool(value >= params.drift.psi),
+    }
+
+
+def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
+    """The batch's metrics against the test split's, each with bootstrap intervals and a verdict.
+
+    Both samples are bootstrapped: the test split is finite too, and its metrics carry noise of their own. A metric
+    decays when the lower end of the interval of its drop (test minus batch, direction-aware) exceeds
+    `monitor.decay.max_drop`: worse than allowed beyond the noise of either sample.
+    """
+    import numpy as np
+
+    d = params.decay
+    positives, negatives = int(np.sum(y == 1)), int(np.sum(y == 0))
+    if min(positives, negatives) < d.min_positives:
+        which = "positive" if positives < negatives else "negative"
+        reason = (
+            f"the batch's labels hold one class only ({positives} positive, {negatives} negative rows)"
+            if min(positives, negatives) == 0
+            else f"only {min(positives, negatives)} {which} labels; decay is judged from "
+            f"monitor.decay.min_positives={d.min_positives}"
+        )
+        return {"computed": False, "reason": reason, "decayed": False}
+    names = [name for name in d.max_drop if name in test["metrics"]]
+    batch_values, on_batch = stats.bootstrap(y, p, threshold, names, d.bootstrap, params.seed)
+    _, on_test = stats.bootstrap(test["labels"], test["scores"], threshold, names, d.bootstrap, params.seed + 1)
+    result = {}
+    for name in names:
+        sign = 1 if HIGHER_IS_BETTER[name] else -1
+        value, test_value = batch_values[name], test["metrics"][name]
+        both = min(len(on_batch[name]), len(on_test[name]))
+        low, high = stats.interval(on_batch[name], d.confidence)
+        drop_low, drop_high = stats.interval(sign * (on_test[name][:both] - on_batch[name][:both]), d.confidence)
+        result[name] = {
+            "test": test_value,
+            "batch": _round(value),
+            "low": _round(low),
+            "high": _round(high),
+            "drop": _round(sign * (test_value - value)),
+            "drop_low": _round(drop_low),
+            "drop_high": _round(drop_high),
+            "max_drop": d.max_drop[name],
+            "decayed": bool(drop_low > d.max_drop[name]),
+        }
+    return {
+        "computed": True,
+        "rows": len(y),
+        "positives": positives,
+        "confidence": d.confidence,
+        "metrics": result,
+        "decayed": any(m["decayed"] for m in result.values()),
+    }
+
+
+def fairness(y, p, segments, test_segments: dict, threshold: float, params: MonitorParams, column: str) -> dict:
+    """Per metric: the gap between the best and the worst segment, on the batch and on the test split."""
+    from mlci.core.metrics import segment_scores
+
+    f = params.fairness
+    by_segment = segment_scores(y, p, segments, threshold, f.min_rows, 100)
+    result = {}
+    for name in f.metrics:
+        batch_values = {s: v[name] for s, v in by_segment.items() if name in v}
+        test_values = {s: v[name] for s, v in test_segments.items() if name in v and s in batch_values}
+        batch_values = {s: v for s, v in batch_values.items() if s in test_values}
+        if len(batch_values) < 2:
+            continue
+        test_gap = max(test_values.values()) - min(test_values.values())
+        batch_gap = max(batch_values.values()) - min(batch_values.values())
+        result[name] = {
+            "test_gap": _round(test_gap),
+            "batch_gap": _round(batch_gap),
+            "max_gap_increase": f.max_gap_increase,
+            "batch": batch_values,
+            "test": test_values,
+            "flagged": bool(batch_gap - test_gap > f.max_gap_increase),
+        }
+    if not result:
+        return {"computed": False, "reason": f"fewer than two segments of {column!r} with {f.min_rows} rows or more"}
+    return {
+        "computed": True,
+        "column": column,
+        "metrics": result,
+        "flagged": any(m["flagged"] for m in result.values()),
+    }
+
+
+def compare(
+    reference, batch: Batch, model, test: dict, schema: Schema, params: MonitorParams, threshold: float
+) -> dict:
+    """The whole check (pure: no file I/O). `test` is what `score_test` returns."""
+    n = batch.features.num_rows
+    rows = _sample(n, params.max_rows, params.seed)
+    sample = batch.features.take(rows) if len(rows) < n else batch.features
+    batch_scores = model.predict_proba(sample.to_pandas())[:, 1]
+    result: dict[str, Any] = {
+        "features": feature_drift(reference, batch.features, schema, params),
+        "score": score_drift(test["scores"], batch_scores, params),
+    }
+    no_labels = "the batch has no labels" if batch.labels is None else None
+    labelled = None if batch.labels is None else batch.labels[rows] >= 0
+    if labelled is not None and not labelled.any():
+        no_labels = "the batch has no labels"
+    if no_labels:
+        result["decay"] = {"computed": False, "reason": no_labels, "decayed": False}
+        result["fairness"] = {"computed": False, "reason": no_labels, "flagged": False}
+    else:
+        y, p = batch.labels[rows][labelled], batch_scores[labelled]
+        result["decay"] = decay(y, p, test, threshold, params)
+        if batch.segments is None or not test["segments"]:
+            reason = "no segment column" if schema.segment_column is None else f"no {schema.segment_column!r} values"
+            result["fairness"] = {"computed": False, "reason": reason, "flagged": False}
+        elif not result["decay"]["computed"]:
+            result["fairness"] = {"computed": False, "reason": result["decay"]["reason"], "flagged": False}
+        else:
+            segments = batch.segments[rows][labelled]
+            column = schema.segment_column
+            result["fairness"] = fairness(y, p, segments, test["segments"], threshold, params, column)
+    drifted = [e["feature"] for e in result["features"] if e["drifted"]]
+    alarms = [*(["drift"] if drifted or result["score"]["drifted"] else []), *(["decay"] * result["decay"]["decayed"])]
+    result.update(
+        drifted_features=drifted,
+        verdict=" and ".join(alarms) if alarms else "no drift",
+        retrain=bool(alarms),
+        rows={"batch": n, "scored": len(rows), "reference": reference.num_rows, "unlabelled": batch.unlabelled_rows},
+        thresholds=params.model_dump(exclude={"retrain", "serving_log"}),
+    )
+    return result
+
+
+def summary(result: dict) -> str:
+    """The verdict in one line."""
+    features = result["features"]
+    drifted = [e for e in features if e["drifted"]]
+    named = ", ".join(f"{e['feature']} PSI {e['psi']:.3f}" for e in drifted[:5])
+    parts = [
+        f"{len(drifted)} of {len(features)} features drifted" + (f" ({named})" if drifted else ""),
+        f"score PSI {result['score']['psi']:.3f}",
+    ]
+    d = result["decay"]
+    if d["computed"]:
+        decayed = [name for name, m in d["metrics"].items() if m["decayed"]]
+        parts.append(f"decay in {', '.join(decayed)}" if decayed else "no decay")
+    if result["fairness"].get("flagged"):
+        parts.append("segment gaps widened")
+    return f"{result['verdict'].upper()}: " + "; ".join(parts)
+
+
+def render(result: dict, batch_name: str) -> str:
+    from mlci.monitor.markdown import render as render_markdown
+
+    return render_markdown(result, batch_name, summary(result))
+
+
+def run(batch_path: Path, out: Path, params: MonitorParams) -> dict:
+    """Read everything, check, and write both reports (only once every input has been read and checked)."""
+    from mlci.core.model import load_model, set_openmp_wait_policy
+
+    set_openmp_wait_policy()
+    schema = Schema.load(SCHEMA_FILE)
+    table = read_table(batch_path)
+    batch = prepare(table, schema, str(batch_path))
+    model = load_model(paths.MODEL)
+    reference = read_parquet(require(paths.TRAIN_SPLIT), columns=schema.features)
+    test = read_test(schema)
+    threshold = load_params().evaluate.threshold
+    started = time.perf_counter()
+    result = compare(reference, batch, model, score_test(model, test, params), schema, params, threshold)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["batch"] = str(batch_path)
+    write_json(out / "drift.json", result)
+    write_bytes(out / "drift.md", render(result, str(batch_path)).encode())
+    return result
+
+
+def read_test(schema: Schema) -> dict:
+    """The test split's features and labels, and its recorded (per-segment) metrics."""
+    from mlci.core.frames import read_split
+
+    X, y, _ = read_split(paths.TEST_SPLIT, schema)
+    metrics = read_json(require(paths.METRICS))
+    segments = read_json(paths.SEGMENTS) if paths.SEGMENTS.is_file() else {}
+    return {"features": X, "labels": y, "metrics": metrics, "segments": segments}
+
+
+def score_test(model, test: dict, params: MonitorParams) -> dict:
+    """`test` with the model's scores on a seeded sample of at most `monitor.max_rows` of its rows."""
+    rows = _sample(len(test["labels"]), params.max_rows, params.seed + 2)
+    features = test["features"].iloc[rows]
+    return {**test, "labels": test["labels"][rows], "scores": model.predict_proba(features)[:, 1]}
+
+
+def _sample(n: int, size: int, seed: int):
+    import numpy as np
+
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False)) if n > size else np.arange(n)
+
+
+def _round(value: float) -> float:
+    return round(float(value), DIGITS) + 0.0  # + 0.0: never -0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlci.monitor.drift", description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--batch", type=Path, metavar="PATH", help="a .csv, .parquet or .jsonl batch")
+    source.add_argument("--serving-log", action="store_true", help="check monitor.serving_log")
+    parser.add_argument("--out", type=Path, default=OUT, metavar="DIR", help="report folder (default reports/drift)")
+    parser.add_argument("--print", action="store_true", help="print the verdict line and the Markdown report")
+    args = parser.parse_args(argv)
+    try:
+        params = monitor_params.load()
+        batch = args.batch
+        if args.serving_log:
+            batch = Path(params.serving_log)
+            if not batch.is_file():
+                print(f"no serving log at {batch} yet: nothing to check (set monitor.serving_log to another path)")
+                return 0
+        result = run(batch, args.out, params)
+    except PipelineError as exc:
+        print(f"error: drift: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.print:
+        print(summary(result))
+        print()
+        print((args.out / "drift.md").read_text(encoding="utf-8"), end="")
+    else:
+        print(summary(result))
+    return EXIT_DRIFT if result["retrain"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
