@@ -18,6 +18,7 @@ LOCKS := requirements.txt requirements-dev.txt
 PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location --require-hashes --no-deps
 
 .PHONY: help setup setup-dev repro test test-fast lint lint-workflows lock lock-check report gate bench clean
+.PHONY: serve bench-serve lint-docker
 BASE ?=
 
 help:  ## list the commands
@@ -57,10 +58,10 @@ test: setup-dev  ## run the whole test suite, end-to-end tests included
 test-fast: setup-dev  ## the unit tests only
 	python -m pytest -m "not slow"
 
-lint: setup-dev  ## ruff, the locks, and the workflow checks (zizmor, GitHub JSON schemas)
+lint: setup-dev  ## ruff, the locks, the workflow checks (zizmor, GitHub JSON schemas), hadolint
 	ruff check src tests benchmarks
 	ruff format --check src tests benchmarks
-	$(MAKE) --no-print-directory lock-check lint-workflows
+	$(MAKE) --no-print-directory lock-check lint-workflows lint-docker
 
 lint-workflows: setup-dev  ## zizmor and the GitHub workflow/action/dependabot schemas
 	zizmor --offline .github
@@ -94,6 +95,14 @@ gate: setup  ## check the quality gate against BASE (default: merge-base with ma
 
 bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="10000 100000 1000000 10000000" for more)
 	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS))
+
+# The prediction service. `python -m mlci.serve` reads HOST, PORT, PACKAGE and VERSION from the environment (make passes
+# command-line variables there), and the image's CMD runs the same command.
+serve: setup  ## serve the model on 127.0.0.1:8000 (HOST=, PORT=; a release: PACKAGE=dist/<model>-v<version> or VERSION=1.2.0)
+	python -m mlci.serve
+
+lint-docker: setup-dev  ## hadolint on the Dockerfile
+	hadolint Dockerfile
 
 clean:  ## remove the virtual environment and caches (DVC cache and outputs stay)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
