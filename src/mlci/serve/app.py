@@ -28,6 +28,7 @@ from mlci.core.release import Release
 from mlci.serve.contract import MAX_ERRORS, Contract
 from mlci.serve.params import ServeParams
 from mlci.serve.predictlog import PredictionLog
+from mlci.serve.predictor import Predictor
 
 
 class Prediction(BaseModel):
@@ -81,13 +82,14 @@ def create_app(release: Release, params: ServeParams) -> FastAPI:
     model, threshold, version = release.model, release.threshold, release.version
     negative, positive = release.class_labels["0"], release.class_labels["1"]
     _serial(model)
+    predictor = Predictor(model, [field.name for field in contract.fields if field.kind == "number"])
     log = PredictionLog(params.log_path, params.log_max_bytes) if params.log_path else None
     ready = threading.Event()
 
     def score(records: list[dict[str, Any]]) -> tuple[list[float], list[str]]:
-        X = contract.frame(records)
+        columns = contract.columns(records)
         _one_openmp_thread()
-        p = model.predict_proba(X)[:, 1]
+        p = predictor.positive_probabilities(columns)
         if not np.isfinite(p).all():
             raise HTTPException(422, "the model cannot score these values (too large); check the records' numbers")
         return p.tolist(), np.where(p >= threshold, positive, negative).tolist()

@@ -51,14 +51,12 @@ class Contract:
         """The validated records of a request body: a batch's records, or the one record."""
         return body.records if isinstance(body, self.batch) else [body]
 
-    def frame(self, records: list[dict[str, Any]]):
-        """A pandas DataFrame of the records, columns in training order, typed as the pipeline saw them in training.
+    def columns(self, records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+        """The records as one array per field, in training order, typed as the pipeline's steps saw them in training.
 
-        Built column by column from lists (much cheaper than pandas' per-record path): numbers as float64 with NaN
-        for null, strings as objects with NaN for null (how a missing value reaches the encoder in training).
+        Numbers as float64 with NaN for null; strings as objects with NaN for null (how a missing value reaches the
+        encoder in training). Built from lists, which is much cheaper than pandas' per-record path.
         """
-        import pandas as pd
-
         columns = {}
         for field in self.fields:
             values = [record[field.name] for record in records]
@@ -68,7 +66,13 @@ class Contract:
                 if field.nullable:
                     values = [np.nan if value is None else value for value in values]
                 columns[field.name] = np.array(values, dtype=object)
-        return pd.DataFrame(columns, copy=False)
+        return columns
+
+    def frame(self, records: list[dict[str, Any]]):
+        """The records as a pandas DataFrame (`columns`, as a frame): what the pipeline's `predict_proba` takes."""
+        import pandas as pd
+
+        return pd.DataFrame(self.columns(records), copy=False)
 
     def example(self) -> dict[str, Any]:
         return example_record(self.fields)
