@@ -101,6 +101,9 @@ bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="10
 serve: setup  ## serve the model on 127.0.0.1:8000 (HOST=, PORT=; a release: PACKAGE=dist/<model>-v<version> or VERSION=1.2.0)
 	python -m mlci.serve
 
+bench-serve: setup-dev  ## the service's latency: one record (p50, p99), a 1,000-row batch, 8 concurrent clients
+	python benchmarks/bench_serve.py
+
 lint-docker: setup-dev  ## hadolint on the Dockerfile
 	hadolint Dockerfile
 
