@@ -12,7 +12,7 @@ import pytest
 from servekit import SERVE_PARAMS, VERSION, free_port, serve_params, venv_environment
 
 from mlci.core.errors import ParamsError
-from mlci.core.release import load_release
+from mlci.core.release import CHECKSUMS_FILE, checksums, load_release
 from mlci.serve import healthcheck
 from mlci.serve.__main__ import main
 from mlci.serve.app import create_app
@@ -132,6 +132,33 @@ def test_main__bad_params(cli_env, capsys, package):
     (cli_env / "params.yaml").write_text("serve:\n  max_batch_rows: 0\n")
     assert main(["--package", str(package)]) == 2
     assert "serve.max_batch_rows must be greater than or equal to 1; got 0." in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"threshold": None},
+            "metadata.json needs 'threshold' (a number) and 'class_labels' (labels of '0' and '1'); "
+            "'threshold' is missing",
+        ),
+        ({"threshold": 1.5}, "metadata.json 'threshold' must be between 0 and 1; got 1.5"),
+        ({"class_labels": {"1": "fraud"}}, "'0' is missing"),
+    ],
+    ids=["no threshold", "threshold out of range", "a class label missing"],
+)
+def test_main__refuses_unusable_metadata(cli_env, capsys, package, change, message):
+    """A package that is intact (its checksums match) but whose metadata the service cannot use."""
+    broken = shutil.copytree(package, cli_env / package.name)
+    metadata = json.loads((broken / "metadata.json").read_text())
+    metadata.update(change)
+    metadata = {key: value for key, value in metadata.items() if value is not None}
+    (broken / "metadata.json").write_text(json.dumps(metadata))
+    (broken / CHECKSUMS_FILE).write_text(checksums(broken))
+
+    assert main(["--package", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
 
 
 def test_main__refuses_a_tampered_package(package, tmp_path):

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mlci.core.errors import ReleaseError
 from mlci.core.release import Release
 from mlci.serve.contract import MAX_ERRORS, Contract
 from mlci.serve.params import ServeParams
@@ -79,8 +80,8 @@ _threads = threading.local()
 def create_app(release: Release, params: ServeParams) -> FastAPI:
     """The service for `release`, with the limits and the prediction log of `params`."""
     contract = Contract(release.input_schema, params.max_batch_rows)
-    model, threshold, version = release.model, release.threshold, release.version
-    negative, positive = release.class_labels["0"], release.class_labels["1"]
+    model, version = release.model, release.version
+    threshold, negative, positive = decision(release)
     _serial(model)
     predictor = Predictor(model, [field.name for field in contract.fields if field.kind == "number"])
     log = PredictionLog(params.log_path, params.log_max_bytes) if params.log_path else None
@@ -163,6 +164,23 @@ def create_app(release: Release, params: ServeParams) -> FastAPI:
         }
 
     return app
+
+
+def decision(release: Release) -> tuple[float, str, str]:
+    """The threshold and the negative and positive labels from the release's metadata; `ReleaseError` if unusable."""
+    try:
+        threshold = release.threshold
+        labels = release.class_labels
+        negative, positive = str(labels["0"]), str(labels["1"])
+    except (KeyError, TypeError, ValueError) as exc:
+        problem = f"{exc.args[0]!r} is missing" if isinstance(exc, KeyError) else f"a value is not valid ({exc})"
+        raise ReleaseError(
+            f"{release.source}: metadata.json needs 'threshold' (a number) and 'class_labels' (labels of '0' and '1'); "
+            f"{problem}"
+        ) from exc
+    if not 0 < threshold < 1:
+        raise ReleaseError(f"{release.source}: metadata.json 'threshold' must be between 0 and 1; got {threshold}")
+    return threshold, negative, positive
 
 
 def _error(status: int, detail: str, errors: list | None = None, headers: dict | None = None) -> JSONResponse:

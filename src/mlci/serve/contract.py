@@ -40,7 +40,12 @@ class Contract:
     """The input contract of one release: its fields, request types and error wording."""
 
     def __init__(self, input_schema: dict[str, Any], max_batch_rows: int) -> None:
-        self.fields = [_field_spec(name, spec) for name, spec in input_schema.get("properties", {}).items()]
+        properties = input_schema.get("properties") if isinstance(input_schema, dict) else None
+        if not isinstance(properties, dict) or not all(isinstance(spec, dict) for spec in properties.values()):
+            raise ReleaseError(
+                "the release's input schema has no 'properties' mapping of fields; the package is not usable"
+            )
+        self.fields = [_field_spec(name, spec) for name, spec in properties.items()]
         if not self.fields:
             raise ReleaseError("the release's input schema lists no fields; the package is not usable")
         self.by_name = {field.name: field for field in self.fields}
