@@ -187,3 +187,41 @@ def test_healthcheck__nothing_listening(monkeypatch, capsys):
     monkeypatch.setenv("PORT", str(free_port()))
     assert healthcheck.main() == 1
     assert capsys.readouterr().err.startswith("unhealthy: http://127.0.0.1:")
+
+
+def test_one_openmp_thread__in_each_thread():
+    """OpenMP's limit belongs to a thread: each server thread sets its own on its first prediction."""
+    import threading
+
+    import sklearn.ensemble  # noqa: F401  # loads the OpenMP runtime
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from mlci.serve.app import _one_openmp_thread
+
+    seen = {}
+
+    def worker() -> None:
+        threadpool_limits(limits=2, user_api="openmp")  # as a thread would start without OMP_NUM_THREADS=1
+        _one_openmp_thread()
+        seen["threads"] = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "openmp"}
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen["threads"] == {1}
+
+
+def test_serve_imports_only_core():
+    """The service builds on `mlci.core` alone, never on another capability (stages, review, deploy, monitor)."""
+    import ast
+    from pathlib import Path
+
+    import mlci.serve
+
+    for path in Path(mlci.serve.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                if name.startswith("mlci"):
+                    assert name.startswith(("mlci.core", "mlci.serve")), f"{path.name} imports {name}"
