@@ -60,6 +60,10 @@ def test_contract__frame_typed_as_in_training(contract):
         ({**GOOD, "amount": "1"}, {"amount": 'must be a number; got "1"'}),
         ({**GOOD, "amount": True}, {"amount": "must be a number; got true"}),
         ({**GOOD, "amount": float("inf")}, {"amount": "must be a finite number; got Infinity"}),
+        (
+            {**GOOD, "amount": 10**400},
+            {"amount": "is too large for a 64-bit float; got " + "1" + "0" * 56 + "..."},
+        ),
         ({**GOOD, "amount": None}, {"amount": "must not be null: training had no missing values here (a number)"}),
         ({**GOOD, "age": "old"}, {"age": 'must be a number or null; got "old"'}),
         (
@@ -84,6 +88,7 @@ def test_contract__frame_typed_as_in_training(contract):
         "text for a number",
         "boolean for a number",
         "infinity",
+        "integer too large",
         "null not allowed",
         "nullable number",
         "number for a category",

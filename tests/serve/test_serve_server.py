@@ -110,6 +110,11 @@ BAD_BODIES = {
         [f"records: must hold at most {MAX_ROWS} records (serve.max_batch_rows); got {MAX_ROWS + 1}"],
     ),
     "records not a list": (lambda r: {"records": r}, 422, ["records: must be a list of records"]),
+    "many bad records": (
+        lambda r: {"records": [without(r, "amount")] * MAX_ROWS},
+        422,
+        [f"records[0].amount: is required (a number) (and {MAX_ROWS - 1} more problems, the first 20 listed"],
+    ),
     "bad record in a batch": (
         lambda r: {"records": [r, without(r, "channel")]},
         422,

@@ -123,10 +123,11 @@ def create_app(release: Release, params: ServeParams) -> FastAPI:
             reason = not_json.get("ctx", {}).get("error", "JSON decode error")
             position = not_json["loc"][-1]
             return _error(400, f"the body is not valid JSON: {reason} (at character {position})")
-        described = contract.describe_errors(errors)
+        described = contract.describe_errors(errors[:MAX_ERRORS])  # a bad 1,000-row batch may have 10,000
         first = f"{described[0]['field']}: {described[0]['message']}"
-        more = f" (and {len(described) - 1} more problems, listed in errors)" if len(described) > 1 else ""
-        return _error(422, first + more, described[:MAX_ERRORS])
+        listed = "listed in errors" if len(errors) <= MAX_ERRORS else f"the first {MAX_ERRORS} listed in errors"
+        more = f" (and {len(errors) - 1} more problems, {listed})" if len(errors) > 1 else ""
+        return _error(422, first + more, described)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, exc: StarletteHTTPException) -> JSONResponse:

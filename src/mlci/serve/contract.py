@@ -111,6 +111,8 @@ class Contract:
         if field is not None and kind in {"float_type", "string_type", "float_parsing"}:
             if value is None:
                 return f"must not be null: training had no missing values here ({_allowed(field)})"
+            if field.kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+                return f"is too large for a 64-bit float{got}"
             return f"must be {_allowed(field)}{got}"
         if kind == "finite_number":
             return f"must be a finite number{got}"
