@@ -35,6 +35,6 @@ def _node_id_for_schemathesis(request):
 
 @pytest.mark.slow
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_openapi_fuzz(case):
     case.call_and_validate()
