@@ -20,6 +20,7 @@ PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location -
 .PHONY: help setup setup-dev repro test test-fast lint lint-workflows lock lock-check report gate bench clean
 .PHONY: package release models promote verify-package audit secrets
 .PHONY: new-batch drift intake monitor bench-drift
+.PHONY: serve bench-serve lint-docker
 BASE ?=
 
 help:  ## list the commands
@@ -59,10 +60,10 @@ test: setup-dev  ## run the whole test suite, end-to-end tests included
 test-fast: setup-dev  ## the unit tests only
 	python -m pytest -m "not slow"
 
-lint: setup-dev  ## ruff, the locks, the workflow checks (zizmor, GitHub JSON schemas) and the secrets scan
+lint: setup-dev  ## ruff, the locks, the workflow checks (zizmor, GitHub JSON schemas), hadolint, the secrets scan
 	ruff check src tests benchmarks
 	ruff format --check src tests benchmarks
-	$(MAKE) --no-print-directory lock-check lint-workflows secrets
+	$(MAKE) --no-print-directory lock-check lint-workflows lint-docker secrets
 
 lint-workflows: setup-dev  ## zizmor and the GitHub workflow/action/dependabot schemas
 	zizmor --offline .github
@@ -148,6 +149,17 @@ monitor: setup  ## check the serving log (monitor.serving_log), print the verdic
 
 bench-drift: setup  ## time the drift check on a 1M-row batch against a 1M-row reference (ROWS=... to change)
 	python benchmarks/bench_drift.py $(if $(ROWS),--rows $(ROWS))
+
+# The prediction service. `python -m mlci.serve` reads HOST, PORT, PACKAGE and VERSION from the environment (make passes
+# command-line variables there), and the image's CMD runs the same command.
+serve: setup  ## serve the model on 127.0.0.1:8000 (HOST=, PORT=; a release: PACKAGE=dist/<model>-v<version> or VERSION=1.2.0)
+	python -m mlci.serve
+
+bench-serve: setup-dev  ## the service's latency: one record (p50, p99), a 1,000-row batch, 8 concurrent clients
+	python benchmarks/bench_serve.py
+
+lint-docker: setup-dev  ## hadolint on the Dockerfile
+	hadolint Dockerfile
 
 clean:  ## remove the virtual environment and caches (DVC cache and outputs stay)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

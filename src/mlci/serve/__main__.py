@@ -1,0 +1,74 @@
+"""`python -m mlci.serve`: verify and load the model, then serve it with uvicorn. `make serve` and the image run this.
+
+Which model: `--package PATH` (a package directory or its .tar.gz), else `--version V` (the package for version V under
+`dist/`), else the workspace model `dvc repro` trained. Each option falls back to an environment variable (PACKAGE,
+VERSION, HOST, PORT), which is how `make serve PACKAGE=...` and the container pass them. The `serve:` section of
+`params.yaml` sets the limits and the prediction log.
+
+A missing or tampered package, bad params or a bad port is one line on stderr and exit code 2, before anything
+listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from mlci.core.errors import ParamsError, PipelineError
+from mlci.core.model import set_openmp_wait_policy
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+EXIT_USER_ERROR = 2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    env = {name: os.environ.get(name) or None for name in ("PACKAGE", "VERSION", "HOST", "PORT")}
+    parser = argparse.ArgumentParser(prog="python -m mlci.serve", description=__doc__.split("\n\n")[0])
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--package", default=env["PACKAGE"], help="release package directory or .tar.gz [PACKAGE]")
+    which.add_argument("--version", default=env["VERSION"], help="serve dist/<model>-v<version>/ [VERSION]")
+    parser.add_argument("--host", default=env["HOST"] or DEFAULT_HOST, help=f"[HOST, default {DEFAULT_HOST}]")
+    parser.add_argument("--port", default=env["PORT"] or str(DEFAULT_PORT), help=f"[PORT, default {DEFAULT_PORT}]")
+    return parser.parse_args(argv)
+
+
+def load(args: argparse.Namespace):
+    """The params, the release and the app; our errors for anything the user can fix."""
+    from mlci.core.release import find_package, load_release, workspace_release
+    from mlci.serve.app import create_app
+    from mlci.serve.params import load_serve_params
+
+    if not args.port.isdigit() or not 0 < int(args.port) < 65536:
+        raise ParamsError(f"PORT must be a port number between 1 and 65535; got {args.port!r}")
+    if args.package and args.version:
+        raise ParamsError(f"both a package ({args.package}) and a version ({args.version}) are given; give one")
+    params = load_serve_params()
+    if args.package:
+        release = load_release(args.package)
+    elif args.version:
+        release = load_release(find_package(args.version))
+    else:
+        release = workspace_release()
+    return create_app(release, params)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # Before scikit-learn loads OpenMP: idle threads sleep, and threads created later start with one OpenMP thread.
+    set_openmp_wait_policy()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        app = load(args)
+    except PipelineError as exc:
+        print(f"error: serve: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    import uvicorn
+
+    uvicorn.run(app, host=args.host, port=int(args.port), log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

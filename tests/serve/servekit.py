@@ -1,0 +1,126 @@
+"""What the serving tests share: a release package built from a trained project, a server process, JSON records.
+
+The package is built the way `make package` lays one out (the four content files, `SHA256SUMS`, the `.tar.gz`), from
+the model `train` fits on the demo split, so these tests do not depend on the deploy code. Imported by
+`tests/serve/conftest.py` and the tests (pytest puts this folder on `sys.path`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+from mlci.core.frames import read_split
+from mlci.core.input_schema import input_json_schema
+from mlci.core.io import read_json, write_json
+from mlci.core.release import CHECKSUMS_FILE, checksums
+from mlci.core.schema import Schema
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_NAME = "fraud-model"
+VERSION = "1.2.0"
+THRESHOLD = 0.3  # not evaluate.threshold's default, so a test sees that labels follow the package
+GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
+# Small limits, so the tests can pass them with small requests.
+SERVE_PARAMS = {"max_batch_rows": 100, "max_body_bytes": 64 * 1024, "log_max_bytes": 10 * 1024 * 1024}
+START_TIMEOUT = 60  # seconds for a server to answer /health
+
+
+def build_package(project: Path, dist: Path, version: str = VERSION, threshold: float = THRESHOLD) -> Path:
+    """Write `dist/<model>-v<version>/` from `project`'s trained model, and its `.tar.gz` beside it."""
+    package = dist / f"{MODEL_NAME}-v{version}"
+    package.mkdir(parents=True)
+    schema = Schema.load(project / "data/validated/schema.json")
+    X, _, _ = read_split(project / "data/split/train.parquet", schema)
+    shutil.copyfile(project / "models/model.skops", package / "model.skops")
+    write_json(package / "input_schema.json", input_json_schema(schema, X))
+    metadata = {
+        "name": MODEL_NAME,
+        "version": version,
+        "git_sha": GIT_SHA,
+        "threshold": threshold,
+        "class_labels": schema.class_labels,
+        "metrics": read_json(project / "reports/eval/metrics.json"),
+    }
+    write_json(package / "metadata.json", metadata)
+    (package / "MODEL_CARD.md").write_text(f"# {MODEL_NAME} v{version}\n\nA test model.\n", encoding="utf-8")
+    (package / CHECKSUMS_FILE).write_text(checksums(package), encoding="utf-8")
+    with tarfile.open(dist / f"{package.name}.tar.gz", "w:gz") as tar:
+        tar.add(package, arcname=package.name)
+    return package
+
+
+def serve_params(folder: Path, **changes) -> Path:
+    """Write `folder/params.yaml` with a `serve:` section (the other sections take their defaults)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump({"serve": {**SERVE_PARAMS, **changes}}), encoding="utf-8")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def venv_environment(**extra: str) -> dict[str, str]:
+    """This environment, with this virtual environment's `python` first on PATH, and `extra` on top."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, **extra}
+
+
+class Server:
+    """A process serving on 127.0.0.1:`port`, its output in `log`."""
+
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str], port: int, log: Path) -> None:
+        self.port, self.log = port, log
+        self.url = f"http://127.0.0.1:{port}"
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def wait_healthy(self, timeout: float = START_TIMEOUT) -> httpx.Response:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the server exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                response = httpx.get(f"{self.url}/health", timeout=2)
+                if response.status_code == 200:
+                    return response
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the server did not answer /health within {timeout} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Stop the process by its id: SIGTERM (uvicorn shuts down cleanly), then SIGKILL after 10 s."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def records_json(X) -> list[dict]:
+    """The rows of a feature frame as the JSON records a client sends: NaN as null, floats exact (Python's repr)."""
+    rows = X.to_dict(orient="records")
+    return json.loads(json.dumps([{k: None if v != v else v for k, v in row.items()} for row in rows]))

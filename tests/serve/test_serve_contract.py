@@ -1,0 +1,127 @@
+"""The request types built from an input JSON Schema, the frame handed to the model, and the error wording."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from mlci.core.errors import ReleaseError
+from mlci.serve.contract import Contract
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "amount": {"type": "number", "x-training-range": [0.5, 900.0]},
+        "age": {"type": ["number", "null"]},
+        "channel": {"type": "string", "examples": ["online", "in_store"]},
+        "region": {"type": ["string", "null"], "examples": ["north"]},
+        "class": {"type": "number"},  # not a Python identifier: still a field
+    },
+    "required": ["amount", "age", "channel", "region", "class"],
+    "additionalProperties": False,
+}
+GOOD = {"amount": 12.5, "age": None, "channel": "online", "region": None, "class": 3}
+
+
+@pytest.fixture
+def contract() -> Contract:
+    return Contract(SCHEMA, max_batch_rows=3)
+
+
+def problems(contract: Contract, body) -> dict[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(contract.body).validate_python(body)
+    return {error["field"]: error["message"] for error in contract.describe_errors(caught.value.errors())}
+
+
+def test_contract__accepts_a_record_and_a_batch(contract):
+    adapter = TypeAdapter(contract.body)
+    record = adapter.validate_python(GOOD)
+    batch = adapter.validate_python({"records": [GOOD, {**GOOD, "channel": "never seen", "region": "south"}]})
+
+    assert contract.records(record) == [GOOD]
+    assert [r["channel"] for r in contract.records(batch)] == ["online", "never seen"]
+
+
+def test_contract__frame_typed_as_in_training(contract):
+    frame = contract.frame([GOOD, {**GOOD, "age": 40, "region": "north"}])
+
+    assert list(frame.columns) == ["amount", "age", "channel", "region", "class"]
+    assert frame["amount"].dtype == np.float64 and frame["age"].dtype == np.float64
+    assert np.isnan(frame["age"].iloc[0]) and frame["age"].iloc[1] == 40.0
+    assert frame["channel"].tolist() == ["online", "online"]
+    assert np.isnan(frame["region"].iloc[0]) and frame["region"].iloc[1] == "north"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({**GOOD, "amount": "1"}, {"amount": 'must be a number; got "1"'}),
+        ({**GOOD, "amount": True}, {"amount": "must be a number; got true"}),
+        ({**GOOD, "amount": float("inf")}, {"amount": "must be a finite number; got Infinity"}),
+        (
+            {**GOOD, "amount": 10**400},
+            {"amount": "is too large for a 64-bit float; got " + "1" + "0" * 56 + "..."},
+        ),
+        ({**GOOD, "amount": None}, {"amount": "must not be null: training had no missing values here (a number)"}),
+        ({**GOOD, "age": "old"}, {"age": 'must be a number or null; got "old"'}),
+        (
+            {**GOOD, "channel": 1},
+            {"channel": "must be a string; known values: online, in_store (others are treated as unseen); got 1"},
+        ),
+        ({k: v for k, v in GOOD.items() if k != "class"}, {"class": "is required (a number)"}),
+        (
+            {**GOOD, "extra": 1},
+            {"extra": "is not a field the model takes; allowed fields: amount, age, channel, region, class"},
+        ),
+        ({"records": []}, {"records": "must hold at least one record; got an empty list"}),
+        (
+            {"records": [GOOD] * 4},
+            {"records": "must hold at most 3 records (serve.max_batch_rows); got 4; split the batch"},
+        ),
+        ({"records": [GOOD], "limit": 1}, {"limit": "is not a field the model takes; allowed fields: records"}),
+        ({"records": [GOOD, 5]}, {"records[1]": "each record must be a JSON object; got 5"}),
+        ({"records": [GOOD, {**GOOD, "amount": "x"}]}, {"records[1].amount": 'must be a number; got "x"'}),
+    ],
+    ids=[
+        "text for a number",
+        "boolean for a number",
+        "infinity",
+        "integer too large",
+        "null not allowed",
+        "nullable number",
+        "number for a category",
+        "missing",
+        "unknown field",
+        "empty batch",
+        "oversized batch",
+        "unknown batch key",
+        "record not an object",
+        "bad field in a batch",
+    ],
+)
+def test_contract__errors_name_the_field_and_what_is_allowed(contract, body, expected):
+    found = problems(contract, body)
+    for field, message in expected.items():
+        assert found.get(field) == message, found
+
+
+def test_contract__body_not_an_object(contract):
+    assert problems(contract, [GOOD])["body"].startswith("the body must be a JSON object; send one record")
+
+
+def test_contract__json_schema_shows_the_fields(contract):
+    schema = TypeAdapter(contract.record).json_schema()
+
+    assert list(schema["properties"]) == ["amount", "age", "channel", "region", "class"]
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["channel"]["examples"] == ["online", "in_store"]
+    assert {"type": "null"} in schema["properties"]["age"]["anyOf"]
+    assert schema["examples"] == [{"amount": 0.5, "age": 0.0, "channel": "online", "region": "north", "class": 0.0}]
+
+
+def test_contract__refuses_a_type_it_cannot_serve():
+    schema = {"properties": {"when": {"type": "integer"}}}
+    with pytest.raises(ReleaseError, match=r"field 'when' has type \['integer'\]; the service takes number or string"):
+        Contract(schema, max_batch_rows=10)
