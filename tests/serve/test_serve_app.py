@@ -137,18 +137,14 @@ def test_main__bad_params(cli_env, capsys, package):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (
-            {"threshold": None},
-            "metadata.json needs 'threshold' (a number) and 'class_labels' (labels of '0' and '1'); "
-            "'threshold' is missing",
-        ),
-        ({"threshold": 1.5}, "metadata.json 'threshold' must be between 0 and 1; got 1.5"),
-        ({"class_labels": {"1": "fraud"}}, "'0' is missing"),
+        ({"threshold": None}, "not a usable release package (metadata.json threshold must be a number between 0 and 1"),
+        ({"threshold": 1.5}, "metadata.json threshold must be a number between 0 and 1; got 1.5"),
+        ({"class_labels": {"1": "fraud"}}, """metadata.json class_labels must map "0" and "1" to labels"""),
     ],
     ids=["no threshold", "threshold out of range", "a class label missing"],
 )
 def test_main__refuses_unusable_metadata(cli_env, capsys, package, change, message):
-    """A package that is intact (its checksums match) but whose metadata the service cannot use."""
+    """A package that is intact (its checksums match) but whose metadata no reader can use: `load_release` refuses it."""
     broken = shutil.copytree(package, cli_env / package.name)
     metadata = json.loads((broken / "metadata.json").read_text())
     metadata.update(change)

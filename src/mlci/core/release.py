@@ -119,12 +119,30 @@ def load_release(path: Path | str) -> Release:
 
 def _load_dir(directory: Path, load_model: Any, source: str) -> Release:
     verify(directory)
-    return Release(
-        model=load_model(directory / MODEL_FILE),
-        metadata=read_json(directory / METADATA_FILE),
-        input_schema=read_json(directory / INPUT_SCHEMA_FILE),
-        source=source,
-    )
+    metadata, contract = read_json(directory / METADATA_FILE), read_json(directory / INPUT_SCHEMA_FILE)
+    _check_contents(directory, metadata, contract)
+    return Release(model=load_model(directory / MODEL_FILE), metadata=metadata, input_schema=contract, source=source)
+
+
+def _check_contents(directory: Path, metadata: Any, contract: Any) -> None:
+    """What every reader relies on: a version, a threshold in (0, 1), both class labels, the input fields."""
+    problems = []
+    if not isinstance(metadata, dict):
+        problems.append(f"{METADATA_FILE} is not a JSON object")
+        metadata = {}
+    if not isinstance(metadata.get("version"), str) or not metadata["version"]:
+        problems.append(f"{METADATA_FILE} has no version")
+    threshold = metadata.get("threshold")
+    if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not 0 < threshold < 1:
+        problems.append(f"{METADATA_FILE} threshold must be a number between 0 and 1; got {threshold!r}")
+    labels = metadata.get("class_labels")
+    if not isinstance(labels, dict) or set(labels) != {"0", "1"}:
+        problems.append(f'{METADATA_FILE} class_labels must map "0" and "1" to labels; got {labels!r}')
+    fields = contract.get("properties") if isinstance(contract, dict) else None
+    if not isinstance(fields, dict) or not fields:
+        problems.append(f"{INPUT_SCHEMA_FILE} lists no input fields under properties")
+    if problems:
+        raise ReleaseError(f"{directory}: not a usable release package ({'; '.join(problems)}); rebuild it")
 
 
 def _unpack(archive: Path, into: Path) -> Path:
