@@ -144,7 +144,7 @@ def test_main__bad_params(cli_env, capsys, package):
     ids=["no threshold", "threshold out of range", "a class label missing"],
 )
 def test_main__refuses_unusable_metadata(cli_env, capsys, package, change, message):
-    """A package that is intact (its checksums match) but whose metadata no reader can use: `load_release` refuses it."""
+    """A package intact (its checksums match) whose metadata no reader can use: `load_release` refuses it."""
     broken = shutil.copytree(package, cli_env / package.name)
     metadata = json.loads((broken / "metadata.json").read_text())
     metadata.update(change)
