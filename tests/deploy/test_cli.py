@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,6 @@ from mlci.core.schema import Schema
 from mlci.deploy import card, registry
 from mlci.deploy.__main__ import main
 from mlci.deploy.package import write_package
-from projectkit import GIT_ENV
 
 NAME = "fraud-model"
 SCHEMA = Schema(target="y", numeric=["amount"], categorical=["channel"])
@@ -40,15 +38,10 @@ def git(*args: str) -> str:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(repo: Path) -> Path:
     """A git repository with a params.yaml (default `deploy:` section) and one commit, as the working directory."""
-    for key in [key for key in os.environ if key.startswith("GIT_")]:
-        monkeypatch.delenv(key)
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(tmp_path)
+    tmp_path = repo
     dump_params(tmp_path / "params.yaml", {"deploy": {"model_name": NAME}})
-    git("init", "--quiet", "--initial-branch=main")
     git("add", "params.yaml")
     git("commit", "--quiet", "-m", "params")
     return tmp_path

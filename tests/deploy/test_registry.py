@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,26 +12,16 @@ import pytest
 from mlci.core.errors import ReleaseError
 from mlci.deploy import registry
 from mlci.deploy.registry import assign, assignments, find, parse_version, register, stages, versions
-from projectkit import GIT_ENV, VENV_BIN
+from projectkit import VENV_BIN
 
 NAME = "fraud-model"
-RECORD = {"family": "hist_gradient_boosting", "inputs": {"amount": ["number"]}, "metrics": {"roc_auc": 0.91}}
 
 
 def git(*args: str) -> str:
     return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout
 
 
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty git repository as the working directory, with a fixed identity and no user settings."""
-    for key in [key for key in os.environ if key.startswith("GIT_")]:
-        monkeypatch.delenv(key)
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(tmp_path)
-    git("init", "--quiet", "--initial-branch=main")
-    return tmp_path
+RECORD = {"family": "hist_gradient_boosting", "inputs": {"amount": ["number"]}, "metrics": {"roc_auc": 0.91}}
 
 
 @pytest.fixture

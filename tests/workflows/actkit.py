@@ -169,6 +169,14 @@ class ActRun:
     def tail(self, lines: int = 80) -> str:
         return "\n".join(self.log.splitlines()[-lines:])
 
+    def step(self, name: str) -> str | None:
+        """'success' or 'failure' for a workflow step that ran (by its `name:`), None for one that did not."""
+        if f"Success - Main {name} [" in self.log:
+            return "success"
+        if f"Failure - Main {name} [" in self.log:
+            return "failure"
+        return None
+
     def succeeded(self) -> bool:
         return self.returncode == 0 and "Job failed" not in self.log and "Job succeeded" in self.log
 

@@ -83,14 +83,6 @@ class Line:
         return json.loads((self.space.state / "github.json").read_text(encoding="utf-8")).get("releases", {})
 
 
-def step(run: ActRun, name: str) -> str | None:
-    if f"Success - Main {name} [" in run.log:
-        return "success"
-    if f"Failure - Main {name} [" in run.log:
-        return "failure"
-    return None
-
-
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -160,7 +152,7 @@ def test_first_merge__releases_v1_with_package_card_checksums_and_provenance(lin
         ["MODEL_CARD.md", "SHA256SUMS", "input_schema.json", "metadata.json", "model.skops"]))]  # fmt: skip
     assert sums == (Path(release["folder"]) / "SHA256SUMS").read_text()
     assert hashlib.sha256(model_bytes).hexdigest() in sums
-    assert "Released fraud-model@v1.0.0" in first.log or step(first, "Job summary") == "success"
+    assert "Released fraud-model@v1.0.0" in first.log or first.step("Job summary") == "success"
 
 
 def test_released_model__a_fresh_clone_pulls_it_from_the_dvc_remote_at_the_tag(
@@ -260,15 +252,15 @@ def test_worse_challenger_and_stale_lock__nothing_is_tagged_or_released(line: Li
     line.push_main("A single stump", params={"train": {"hist_gradient_boosting": stump}})
     worse = line.deploy()
     assert not worse.succeeded()
-    assert step(worse, "Champion vs challenger, package and version tag (local)") == "failure", worse.tail()
+    assert worse.step("Champion vs challenger, package and version tag (local)") == "failure", worse.tail()
     assert "vs base" in worse.log and "nothing packaged or tagged" in worse.log
     for later in ("Build provenance for the package", "Build and push the serving image", "Push the version tag"):
-        assert step(worse, later) is None, later
+        assert worse.step(later) is None, later
 
     line.push_main("Params changed, dvc.lock not updated", params={"evaluate": {"threshold": 0.4}}, repro=False)
     stale = line.deploy()
     assert not stale.succeeded()
-    assert step(stale, "Fail when the committed results are stale") == "failure", stale.tail()
+    assert stale.step("Fail when the committed results are stale") == "failure", stale.tail()
     assert "main's committed dvc.lock and results differ" in stale.log
 
     assert line.tags() == before_tags and set(line.releases()) == before_releases
@@ -279,7 +271,7 @@ def test_promote__rejects_a_malformed_version_before_any_checkout(line: Line) ->
     run = line.promote("1.0; rm -rf /", "production")
     assert not run.succeeded()
     assert "version must look like 1.2.0" in run.log
-    assert step(run, "Assign the stage (local tag)") is None
+    assert run.step("Assign the stage (local tag)") is None
 
 
 def test_tampered_package__is_refused(line: Line, first: ActRun, tmp_path: Path) -> None:

@@ -11,21 +11,12 @@ import json
 import tarfile
 
 import pytest
-from actkit import ActRun, PushedMain, Workspace, pull_request_event, workflow_run_event
+from actkit import PushedMain, Workspace, pull_request_event, workflow_run_event
 
 from mlci.review.comment import MARKER
 from projectkit import stage_outcomes
 
 pytestmark = pytest.mark.slow
-
-
-def step(run: ActRun, name: str) -> str | None:
-    """'success' or 'failure' for a workflow step that ran (by its `name:`), None for one that did not."""
-    if f"Success - Main {name} [" in run.log:
-        return "success"
-    if f"Failure - Main {name} [" in run.log:
-        return "failure"
-    return None
 
 
 def metrics_table(report: str) -> dict[str, dict[str, str]]:
@@ -74,7 +65,7 @@ def test_push_to_main__reproduces_and_saves_the_dvc_cache(pushed_main: PushedMai
 
     assert (pushed_main.remote / "runs").is_dir(), "main pushes the run-cache to the DVC remote"
     assert any((pushed_main.remote / "files" / "md5").rglob("*")), "main pushes data and models to the DVC remote"
-    assert step(run, "Metrics to the job summary") == "success"
+    assert run.step("Metrics to the job summary") == "success"
     assert not run.calls_of("upload-artifact"), "a push makes no pull request report"
 
 
@@ -120,8 +111,8 @@ def test_pull_request__reuses_mains_cache_reports_and_passes(
         delta = round(float(row["head"]) - float(row["base"]), 4)
         assert delta != 0 and float(row["change"]) == pytest.approx(delta, abs=1e-9), row
     assert "learning_rate" in report
-    assert step(run, "Write the report to the job summary") == "success"
-    assert step(run, "Quality gate") == "success"
+    assert run.step("Write the report to the job summary") == "success"
+    assert run.step("Quality gate") == "success"
 
     # The comment workflow then posts that artifact as the pull request's comment.
     fake_github(pulls={"7": {"number": 7, "head": {"sha": head}}}, comments={"7": [{"id": 1, "body": "Nice idea."}]})
@@ -155,8 +146,8 @@ def test_pull_request_from_a_fork__failing_gate_fails_after_the_upload(
     assert run.returncode != 0 and "Job failed" in run.log, run.tail()
     assert "unsupported platform" not in run.log, "a fork's PR must run on ubuntu-latest"
     assert "Pull request from a fork: no credentials here, so no DVC remote." in run.log
-    assert step(run, "Upload the report") == "success"
-    assert step(run, "Quality gate") == "failure"
+    assert run.step("Upload the report") == "success"
+    assert run.step("Quality gate") == "failure"
     artifact = run.artifact("pr-report")
     gate = json.loads((artifact / "gate.json").read_text())
     report = (artifact / "report.md").read_text(encoding="utf-8")
