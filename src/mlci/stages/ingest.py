@@ -1,6 +1,8 @@
 """Stage `ingest`: read the data source named by `data.source` (CSV or Parquet) into `data/raw/data.parquet`.
 
-Only reading happens here; what the columns mean and whether they are good enough is `validate`'s job.
+Reads `data.source`, `data.csv` (delimiter, decimal mark, encoding) and `data.na_values`. Empty cells and the
+missing-value markers become nulls in every column, CSV and Parquet alike, and so do NaN floats. Only reading happens
+here; what the columns mean and whether they are good enough is `validate`'s job.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ from pathlib import Path
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.io import write_parquet
-from mlci.core.params import load_params
+from mlci.core.params import NA_VALUES, CsvParams, load_params
+from mlci.stages.csvfile import read_csv
 
 OUTPUT = paths.RAW
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def read_source(source: str):
-    """Return the source file as a pyarrow Table, or raise `DataError` saying what is wrong and how to fix it."""
+def read_source(source: str, csv: CsvParams | None = None, na_values: list[str] | None = None):
+    """Return the source file as a pyarrow Table, or raise `DataError` saying what is wrong and how to fix it.
+
+    `csv`: how a CSV file is written (default: `CsvParams()`); `na_values`: the missing-value markers besides empty
+    cells (default: `NA_VALUES`).
+    """
     import pyarrow as pa
 
     path = Path(source)
@@ -33,9 +40,10 @@ def read_source(source: str):
         )
     if path.stat().st_size == 0:
         raise DataError(f"data file {source!r} is empty; point data.source at a file with a header and rows")
+    markers = list(NA_VALUES if na_values is None else na_values)
     try:
-        table = _read_csv(path) if kind == "csv" else _read_parquet(path)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
+        table = read_csv(path, csv or CsvParams(), markers) if kind == "csv" else _read_parquet(path)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(
             f"cannot read {source!r} as {kind.upper()} ({reason}); check the file is a valid {kind.upper()} file"
@@ -44,23 +52,37 @@ def read_source(source: str):
         raise DataError(f"data file {source!r} has columns but no rows; add data or point data.source elsewhere")
     binary = [field.name for field in table.schema if pa.types.is_binary(field.type)]
     if kind == "csv" and binary:
+        encoding = (csv or CsvParams()).encoding
         raise DataError(
-            f"cannot read {source!r} as CSV: column {binary[0]!r} is not UTF-8 text; save the file as UTF-8"
+            f"cannot read {source!r} as CSV: column {binary[0]!r} is not {encoding} text; set data.csv.encoding in "
+            "params.yaml to the file's encoding (e.g. latin-1 or cp1252), or save the file as UTF-8"
         )
-    return _plain_types(table)
-
-
-def _read_csv(path: Path):
-    from pyarrow import csv
-
-    # Read every column whole; pyarrow infers int, float, bool, timestamp or string per column.
-    return csv.read_csv(path, read_options=csv.ReadOptions(use_threads=True, block_size=1 << 24))
+    return _missing_as_null(_plain_types(table), markers, text=kind == "parquet")  # CSV text has them already
 
 
 def _read_parquet(path: Path):
     from mlci.core.io import read_parquet
 
     return read_parquet(path)
+
+
+def _missing_as_null(table, markers: list[str], text: bool):
+    """Nulls for NaN floats and, if `text`, for empty strings and the markers in text columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    markers = pa.array(["", *markers], pa.string())
+    for index, field in enumerate(table.schema):
+        column = table.column(index)
+        if pa.types.is_floating(field.type):
+            missing = pc.is_nan(column)
+        elif text and pa.types.is_string(field.type):
+            missing = pc.is_in(column, value_set=markers)
+        else:
+            continue
+        if pc.any(missing).as_py():
+            table = table.set_column(index, field, pc.if_else(missing, None, column))
+    return table
 
 
 def _plain_types(table):
@@ -81,7 +103,8 @@ def _plain_types(table):
 
 def main() -> int:
     def stage() -> None:
-        table = read_source(load_params().data.source)
+        data = load_params().data
+        table = read_source(data.source, data.csv, data.na_values)
         write_parquet(OUTPUT, table.replace_schema_metadata(None))
 
     return cli.run(stage, "ingest")
