@@ -38,7 +38,8 @@ BAD_PARAMS = [
     ),
     pytest.param(
         "validate:\n  min_row: 10\n",
-        "unknown key validate.min_row; allowed keys here: max_duplicate_rate, max_null_rate, min_rows.",
+        "unknown key validate.min_row; allowed keys here: max_duplicate_rate, max_missing_target_rate, max_null_rate, "
+        "min_rows.",
         id="unknown-key-in-aliased-section",
     ),
     pytest.param(
@@ -107,6 +108,11 @@ BAD_PARAMS = [
     ),
     pytest.param(
         "data:\n  na_values: NA\n", "data.na_values must be a valid list; got 'NA'.", id="na-values-not-a-list"
+    ),
+    pytest.param(
+        "validate:\n  max_missing_target_rate: 1.5\n",
+        "validate.max_missing_target_rate must be less than or equal to 1; got 1.5.",
+        id="missing-target-rate",
     ),
     pytest.param(
         "gate:\n  floors:\n    auc: 0.8\n",

@@ -109,6 +109,7 @@ class ValidateParams(Section):
     min_rows: Annotated[int, Field(ge=10)] = 200
     max_null_rate: Annotated[float, Field(ge=0, le=1)] = 0.5
     max_duplicate_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
+    max_missing_target_rate: Annotated[float, Field(ge=0, le=1)] = 0.05  # rows without a label are dropped
 
 
 class SplitParams(Section):
