@@ -122,7 +122,7 @@ BAD_SOURCES = [
     pytest.param(
         "data.xlsx",
         b"PK\x03\x04",
-        "data.source 'data.xlsx' has an unsupported extension; use a .csv or .parquet file",
+        "data.source 'data.xlsx' has an unsupported extension; use a .csv (.tsv, .txt) or .parquet file",
         id="unsupported-extension",
     ),
     pytest.param("table", "a\n1\n", "data.source 'table' has an unsupported extension", id="no-extension"),
@@ -207,6 +207,13 @@ def test_read_source__dialects(tmp_dir, text, options):
 
     assert table.to_pydict() == {"id": [1, 2], "amount": [2.5, 3.0], "plan": [table.column("plan")[0].as_py(), "pro"]}
     assert table.column("plan")[0].as_py().startswith("basic")
+
+
+@pytest.mark.parametrize("name", ["data.tsv", "data.TXT"])
+def test_read_source__tab_separated_names(tmp_dir, name):
+    (tmp_dir / name).write_text("id\tplan\n1\tbasic\n", encoding="utf-8")
+
+    assert ingest.read_source(name).to_pydict() == {"id": [1], "plan": ["basic"]}
 
 
 def test_read_source__encoding(tmp_dir):

@@ -16,7 +16,7 @@ from mlci.core.params import NA_VALUES, CsvParams, load_params
 from mlci.stages.csvfile import read_csv
 
 OUTPUT = paths.RAW
-READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def read_source(source: str, csv: CsvParams | None = None, na_values: list[str] | None = None):
@@ -31,7 +31,7 @@ def read_source(source: str, csv: CsvParams | None = None, na_values: list[str] 
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise DataError(
-            f"data.source {source!r} has an unsupported extension; use a .csv or .parquet file "
+            f"data.source {source!r} has an unsupported extension; use a .csv (.tsv, .txt) or .parquet file "
             "(or the demo default data/demo/transactions.parquet)"
         )
     if not path.is_file():
