@@ -169,23 +169,6 @@ def test_read_source__own_na_values(tmp_dir):
     assert table.column("score").to_pylist() == [None, 1, 2]
 
 
-def test_read_source__parquet_missing_markers(tmp_dir):
-    source = pa.table(
-        {
-            "plan": pa.array(["basic", "", "NA", None, "null"]).dictionary_encode(),
-            "amount": [1.0, float("nan"), None, 2.0, 3.0],
-            "count": [1, 2, None, 4, 5],
-        }
-    )
-    pq.write_table(source, tmp_dir / "data.parquet")
-
-    table = ingest.read_source("data.parquet")
-
-    assert table.column("plan").to_pylist() == ["basic", None, None, None, None]
-    assert table.column("amount").to_pylist() == [1.0, None, None, 2.0, 3.0]  # NaN is missing too
-    assert table.column("count").to_pylist() == [1, 2, None, 4, 5]
-
-
 DIALECTS = [
     pytest.param("id;amount;plan\n1;2.5;basic\n2;3;pro\n", {}, id="semicolon"),
     pytest.param("id\tamount\tplan\n1\t2.5\tbasic\n2\t3\tpro\n", {}, id="tab"),

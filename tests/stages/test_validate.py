@@ -185,9 +185,9 @@ def test_validate__negative_word_as_positive_label(labels, positive_label):
             id="missing-dropped-column",
         ),
         pytest.param(
-            make_table(score=["1.5", "2", "n/a", *["3"] * (N - 3)]),
+            make_table(score=["1.5", "2", "unknown", *["3"] * (N - 3)]),
             {"numeric_features": ["score"]},
-            "column 'score' is used as a numeric feature but holds values that are not numbers (such as 'n/a'); "
+            "column 'score' is used as a numeric feature but holds values that are not numbers (such as 'unknown'); "
             "clean the column, or list it in data.categorical_features",
             id="numeric-with-text",
         ),
@@ -363,6 +363,30 @@ def test_validate__profile():
         "features": {"numeric": ["amount"], "categorical": ["plan"]},
         "null_rates": {"amount": 0.1, "plan": 0.25},
     }
+
+
+def test_validate__missing_markers():
+    """Text from Parquet can hold the markers: they, empty strings and NaN are missing, in features and target."""
+    table = make_table(
+        plan=["basic", "", "NA", None, "#N/A"] * (N // 5),
+        amount=[1.5, float("nan"), 2.0, None, 3.0] * (N // 5),
+        y=["yes", "no", "no", "yes", "no"] * (N // 5 - 1) + ["yes", "no", "no", "yes", "null"],
+    )
+
+    validated, schema, profile = run(table, ValidateParams(min_rows=10, max_null_rate=0.9))
+
+    assert validated.column("plan").to_pylist()[:5] == ["basic", None, None, None, None]
+    assert validated.column("amount").to_pylist()[:5] == [1.5, None, 2.0, None, 3.0]
+    assert profile["null_rates"] == {"amount": round(16 / 39, 4), "plan": round(31 / 39, 4)}  # 39 labelled rows
+    assert profile["unlabeled_rows"] == 1
+    assert schema.class_labels == {"0": "no", "1": "yes"}
+
+
+def test_validate__own_na_values():
+    """`data.na_values` replaces the markers; empty strings stay missing."""
+    validated, _, _ = run(make_table(plan=["?", "NA", "", "basic"] * (N // 4)), na_values=["?"])
+
+    assert validated.column("plan").to_pylist()[:4] == [None, "NA", None, "basic"]
 
 
 def test_validate__drops_unlabeled_rows():

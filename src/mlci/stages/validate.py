@@ -6,8 +6,10 @@ Reads `data/raw/data.parquet` and the `data` and `validate` params. Writes
 - `reports/data_profile.json` (git-tracked): rows, rows dropped for want of a label, positive rate, null rates,
   feature lists.
 
-Rows without a label cannot train or test a model: they are dropped first, unless more than
-`validate.max_missing_target_rate` of them are missing, which stops here.
+Missing values are nulls from here on: NaN floats, and in text columns empty strings and the `data.na_values` markers
+(`ingest` reads them as nulls from a CSV file already; a Parquet file can hold them as text). Rows without a label
+cannot train or test a model: they are dropped first, unless more than `validate.max_missing_target_rate` of them are
+missing, which stops here.
 
 Works on Arrow tables with pyarrow.compute (no DataFrames, no scikit-learn), so this stage costs about a second
 even at a million rows.
@@ -21,7 +23,7 @@ from typing import Any
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.io import read_parquet, require, write_json, write_parquet
-from mlci.core.params import DataParams, ValidateParams, load_params
+from mlci.core.params import NA_VALUES, DataParams, ValidateParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
 
 INPUT = paths.RAW
@@ -38,6 +40,7 @@ def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Sche
     import pyarrow as pa
 
     _require_columns(table, data)
+    table = _missing_as_null(table, NA_VALUES if data.na_values is None else data.na_values)
     table, unlabeled = _drop_unlabeled(table, data.target, checks.max_missing_target_rate)
     if table.num_rows < checks.min_rows:
         raise DataError(
@@ -95,6 +98,25 @@ def _require_columns(table, data: DataParams) -> None:
             if table.num_columns == 1 and any(mark in table.column_names[0] for mark in ",;\t|"):
                 hint = " (one column: if the file is a CSV, set data.csv.delimiter to the character between fields)"
             raise DataError(f"column {name!r} named in {key} is not in the data; the columns are: {listing}{hint}")
+
+
+def _missing_as_null(table, markers):
+    """`table` with nulls for NaN floats and, in text columns, for empty strings and the markers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    value_set = pa.array(["", *markers], pa.string())
+    for index, field in enumerate(table.schema):
+        column = table.column(index)
+        if pa.types.is_floating(field.type):
+            missing = pc.is_nan(column)
+        elif pa.types.is_string(field.type):
+            missing = pc.is_in(column, value_set=value_set)
+        else:
+            continue
+        if pc.any(missing).as_py():
+            table = table.set_column(index, field, pc.if_else(missing, None, column))
+    return table
 
 
 def _drop_unlabeled(table, target: str, max_rate: float):
