@@ -19,7 +19,7 @@ DELIMITERS = (",", ";", "\t", "|")  # tried in this order; the first that splits
 NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
 SAMPLE_BYTES = 1 << 16
 SAMPLE_LINES = 50
-FIELD_COUNT = re.compile(r"Expected (\d+) columns, got (\d+)")
+FIELD_COUNT = re.compile(r"Expected \d+ columns, got \d+")
 
 
 def read_csv(path: Path, options: CsvParams, na_values: list[str]):
@@ -57,11 +57,14 @@ def read_csv(path: Path, options: CsvParams, na_values: list[str]):
 
 def _encoding_fix(path: Path) -> str:
     """The setting to try: UTF-16 files begin with a byte-order mark, others are most often Latin-1 or Windows-1252."""
-    with path.open("rb") as file:
-        start = file.read(2)
-    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    if _starts_utf16(path):
         return "the file starts like UTF-16 text: set data.csv.encoding: utf-16"
     return "set data.csv.encoding to the file's encoding (e.g. latin-1 or cp1252)"
+
+
+def _starts_utf16(path: Path) -> bool:
+    with path.open("rb") as file:
+        return file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def detect_delimiter(path: Path, encoding: str = "utf-8") -> str:
@@ -78,9 +81,7 @@ def detect_delimiter(path: Path, encoding: str = "utf-8") -> str:
     best, best_score = ",", (False, 1)
     for delimiter in DELIMITERS:
         try:
-            rows = [
-                row for row in islice(pycsv.reader(io.StringIO(text, newline=""), delimiter=delimiter), SAMPLE_LINES)
-            ]
+            rows = list(islice(pycsv.reader(io.StringIO(text, newline=""), delimiter=delimiter), SAMPLE_LINES))
         except pycsv.Error:  # not text this reader can split (a stray carriage return or NUL byte): pyarrow will say
             continue
         rows = [row for row in rows if row]
@@ -100,13 +101,12 @@ def _arrow_encoding(encoding: str) -> str:
 
 
 def _parse_problem(path: Path, message: str, delimiter: str, options: CsvParams) -> str:
-    if _encoding_fix(path).startswith("the file starts like UTF-16") and _is_utf8(options.encoding):
+    if _is_utf8(options.encoding) and _starts_utf16(path):  # read as UTF-8, every other byte is a NUL
         return f"cannot read {str(path)!r} as UTF-8 CSV: {_encoding_fix(path)}"
     reason = message.splitlines()[0] if message else "unknown error"
     reason = reason if len(reason) <= 160 else reason[:157] + "..."  # pyarrow quotes the whole row
     how = "as set in data.csv.delimiter" if options.delimiter else "detected from the first lines"
-    found = FIELD_COUNT.search(reason)
-    if found:
+    if FIELD_COUNT.search(reason):
         hint = (
             f"rows have different numbers of fields with the delimiter {NAMES[delimiter]} ({how}): set "
             "data.csv.delimiter to the character between fields, and check that text holding it is quoted"
