@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projectkit import UP_TO_DATE, commit, dvc, edit_params, new_project, run, stage_outcomes, stages_run
+from projectkit import UP_TO_DATE, commit, dvc, edit_params, merge, new_project, run, stage_outcomes, stages_run
 
 pytestmark = pytest.mark.slow
 
@@ -183,6 +183,95 @@ def test_repro__bring_your_own_csv(project):
     assert stage_outcomes(output)["generate"] == "unchanged"
 
 
+OWN_DATA = Path(__file__).parent / "fixtures/own_data"  # written by its make_files.py
+PENGUINS = {
+    "data": {
+        "target": "sex",
+        "positive_label": "female",
+        "time_column": None,
+        "id_column": "Sample ID",
+        "segment_column": "Site / Île",
+    },
+    "evaluate": {"min_segment_rows": 10},
+}
+PENGUIN_FEATURES = {
+    "numeric": ["Bill Length (mm)", "Flipper length, mm", "Body Mass (g)"],
+    "categorical": ["Site / Île"],
+}
+SITES = {"Biscoe", "Dream", "Île Torgersen"}
+
+
+def use_own_data(root: Path, name: str, changes: dict | None = None) -> None:
+    """Copy a fixture file into `root`'s data/ and point params.yaml at it, with the penguin roles and `changes`."""
+    shutil.copyfile(OWN_DATA / name, root / "data" / name)
+    edit_params(root, merge(merge(PENGUINS, {"data": {"source": f"data/{name}"}}), changes or {}))
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "expected"),
+    [
+        pytest.param("blank_labels.csv", {}, {"rows": 297, "unlabeled_rows": 3}, id="blank-labels"),
+        pytest.param(
+            "na_labels.csv",
+            {},
+            {"rows": 296, "unlabeled_rows": 4, "null_rates": {"Bill Length (mm)": 0.0405}},
+            id="r-na-labels",
+        ),
+        pytest.param(
+            "missing_features.csv",
+            {"data": {"positive_label": 2}},
+            {
+                "rows": 300,
+                "unlabeled_rows": 0,
+                "class_labels": {"0": "1", "1": "2"},
+                "null_rates": {"Site / Île": 0.1, "Flipper length, mm": 0.0833},
+            },
+            id="missing-features-integer-labels",
+        ),
+        pytest.param(
+            "semicolon_decimal_comma.csv",
+            {"data": {"csv": {"decimal": ","}}},
+            {"rows": 299, "unlabeled_rows": 1},
+            id="semicolon-decimal-comma",
+        ),
+        pytest.param("latin1.csv", {"data": {"csv": {"encoding": "latin-1"}}}, {"rows": 300}, id="latin-1"),
+        pytest.param("tab_separated.tsv", {}, {"rows": 300}, id="tab-separated"),
+        pytest.param("excel_bom.csv", {}, {"rows": 300}, id="utf-8-bom-crlf"),
+    ],
+)
+def test_repro__own_data_files(project, name, changes, expected):
+    """Each way real exports differ from plain CSV trains by editing params.yaml only."""
+    use_own_data(project, name, changes)
+
+    output = dvc(project, "repro").stdout
+
+    assert stages_run(output) == STAGES[1:]
+    profile = read_json(project / "reports/data_profile.json")
+    for key, value in expected.items():
+        found = (
+            {k: profile[key][k] for k in value} if isinstance(value, dict) and key != "class_labels" else profile[key]
+        )
+        assert found == value, f"profile[{key!r}]"
+    assert profile["features"] == PENGUIN_FEATURES
+    assert profile.get("class_labels") == expected.get("class_labels", {"0": "male", "1": "female"})
+    metrics = read_json(project / METRICS)
+    assert set(metrics) == {"roc_auc", "average_precision", "precision", "recall", "f1", "log_loss", "brier"}
+    assert 0.5 < metrics["roc_auc"] <= 1, "the measurements say something of the sex"
+    segments = read_json(project / "reports/eval/segments.json")
+    assert segments and set(segments) <= SITES, segments
+
+
+def test_report__rows_without_a_label(project):
+    """The pull-request report's data table says how many rows had no label, against the demo run as base."""
+    use_own_data(project, "blank_labels.csv")
+    dvc(project, "repro")
+
+    run(project, "python", "-m", "mlci.review.report", "--base", "HEAD", "--no-png", "--out", "report")
+
+    text = (project / "report/report.md").read_text(encoding="utf-8")
+    assert "| rows without a label (dropped) | 0 | 3 | +3 |" in text
+
+
 def _missing_file(root):
     edit_params(root, {"data": {"source": "data/missing.csv"}})
 
@@ -207,6 +296,22 @@ def _bad_threshold(root):
 
 def _unknown_model(root):
     edit_params(root, {"train": {"model": "xgboost"}})
+
+
+def _too_many_missing_labels(root):
+    use_own_data(root, "blank_labels.csv", {"validate": {"max_missing_target_rate": 0.005}})
+
+
+def _decimal_commas_unset(root):
+    use_own_data(root, "semicolon_decimal_comma.csv")
+
+
+def _latin1_unset(root):
+    use_own_data(root, "latin1.csv")
+
+
+def _wrong_delimiter(root):
+    use_own_data(root, "semicolon_decimal_comma.csv", {"data": {"csv": {"delimiter": ",", "decimal": "."}}})
 
 
 @pytest.mark.parametrize(
@@ -234,6 +339,29 @@ def _unknown_model(root):
             "error: train: params.yaml: train.model must be 'logistic_regression', 'random_forest' or "
             "'hist_gradient_boosting'; got 'xgboost'.",
         ),
+        (
+            _too_many_missing_labels,
+            "error: validate: target 'sex' is empty in 3 of 300 rows (1.0%), above "
+            "validate.max_missing_target_rate=0.005; label those rows, remove them, or raise the threshold",
+        ),
+        (
+            _decimal_commas_unset,
+            "error: validate: column 'Bill Length (mm)' holds numbers written with a decimal comma (such as '40,8'); "
+            "set data.csv.decimal: ',' in params.yaml, or list the column in data.categorical_features to keep it "
+            "as text",
+        ),
+        (
+            _latin1_unset,
+            "error: ingest: cannot read 'data/latin1.csv' as utf-8 text; set data.csv.encoding to the file's "
+            "encoding (e.g. latin-1 or cp1252) in params.yaml, or save the file as UTF-8",
+        ),
+        (
+            _wrong_delimiter,
+            "error: ingest: cannot read 'data/semicolon_decimal_comma.csv' as CSV (CSV parse error: Expected 2 "
+            "columns, got 3: 1000;Île Torgersen;40,8;185;4560,0;male); rows have different numbers of fields with "
+            "the delimiter ',' (as set in data.csv.delimiter): set data.csv.delimiter to the character between "
+            "fields, and check that text holding it is quoted",
+        ),
     ],
     ids=[
         "missing-data-file",
@@ -242,10 +370,15 @@ def _unknown_model(root):
         "malformed-params",
         "bad-threshold",
         "unknown-model",
+        "too-many-missing-labels",
+        "decimal-commas-unset",
+        "latin-1-unset",
+        "wrong-delimiter",
     ],
 )
 def test_repro__bad_input(project, change, message):
     metrics = (project / METRICS).read_bytes()
+    profile = (project / "reports/data_profile.json").read_bytes()
     change(project)
 
     done = dvc(project, "repro", check=False)
@@ -254,3 +387,4 @@ def test_repro__bad_input(project, change, message):
     assert sum(message in line for line in done.stdout.splitlines()) == 1, done.stdout
     assert "Traceback" not in done.stdout
     assert (project / METRICS).read_bytes() == metrics, "a failed run must leave the last good metrics in place"
+    assert (project / "reports/data_profile.json").read_bytes() == profile, "and the last good data profile"

@@ -12,7 +12,7 @@ import pytest
 from pydantic import Field
 
 from mlci.core.errors import ParamsError
-from mlci.core.params import GateParams, Params, Section, load_gate, load_params, load_section
+from mlci.core.params import NA_VALUES, GateParams, Params, Section, load_gate, load_params, load_section
 from mlci.stages import train
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,8 @@ BAD_PARAMS = [
     ),
     pytest.param(
         "validate:\n  min_row: 10\n",
-        "unknown key validate.min_row; allowed keys here: max_duplicate_rate, max_null_rate, min_rows.",
+        "unknown key validate.min_row; allowed keys here: max_duplicate_rate, max_missing_target_rate, max_null_rate, "
+        "min_rows.",
         id="unknown-key-in-aliased-section",
     ),
     pytest.param(
@@ -86,6 +87,34 @@ BAD_PARAMS = [
         id="feature-in-both-lists",
     ),
     pytest.param(
+        "data:\n  csv:\n    delimiter: ':'\n",
+        "data.csv.delimiter must be ',', ';', '\\t' or '|'; got ':'.",
+        id="csv-delimiter",
+    ),
+    pytest.param(
+        "data:\n  csv:\n    decimal: ','\n    delimiter: ','\n",
+        "data.csv: decimal and delimiter are both ','; a file with decimal commas separates fields by ';'.",
+        id="csv-decimal-is-delimiter",
+    ),
+    pytest.param(
+        "data:\n  csv:\n    encoding: ansi\n",
+        "data.csv.encoding: unknown encoding 'ansi'; use a name such as utf-8, latin-1 or cp1252.",
+        id="csv-encoding",
+    ),
+    pytest.param(
+        "data:\n  csv:\n    sep: ';'\n",
+        "unknown key data.csv.sep; allowed keys here: decimal, delimiter, encoding.",
+        id="csv-unknown-key",
+    ),
+    pytest.param(
+        "data:\n  na_values: NA\n", "data.na_values must be a valid list; got 'NA'.", id="na-values-not-a-list"
+    ),
+    pytest.param(
+        "validate:\n  max_missing_target_rate: 1.5\n",
+        "validate.max_missing_target_rate must be less than or equal to 1; got 1.5.",
+        id="missing-target-rate",
+    ),
+    pytest.param(
         "gate:\n  floors:\n    auc: 0.8\n",
         "gate.floors.auc must be 'roc_auc', 'average_precision', 'precision', 'recall', 'f1', 'log_loss' or 'brier'; "
         "got 'auc'.",
@@ -103,6 +132,26 @@ BAD_PARAMS = [
         id="tab-indent",
     ),
 ]
+
+
+@pytest.mark.parametrize("written", ['"\\t"', "'\\t'", "\\t", "tab"])
+def test_params__csv_tab_delimiter(tmp_dir, written):
+    """YAML writes a tab in several ways; all of them mean one."""
+    (tmp_dir / "params.yaml").write_text(f"data:\n  csv:\n    delimiter: {written}\n", encoding="utf-8")
+
+    assert load_params().data.csv.delimiter == "\t"
+
+
+def test_params__na_values_match_pandas():
+    """Every default marker is one that pandas reads as missing too, quoted or not."""
+    import io
+
+    import pandas as pd
+
+    markers = ["", *NA_VALUES]
+    frame = pd.read_csv(io.StringIO("\n".join(["x", *(f'"{m}"' for m in markers), "kept", "none"])))
+
+    assert frame["x"].isna().tolist() == [True] * len(markers) + [False, False]
 
 
 def test_params__defaults_are_valid():

@@ -122,6 +122,17 @@ def test_render__two_runs():
     assert "[workflow run](https://github.com/acme/fraud/actions/runs/42)" in text
 
 
+def test_render__rows_without_a_label():
+    """The data table shows how many rows `validate` dropped for want of a label; a base without the count shows –."""
+    data = fixture_data()
+    head = replace(data.head, profile={**data.head.profile, "unlabeled_rows": 12})
+
+    text = render(replace(data, head=head))
+
+    assert table_row(text, "rows without a label (dropped)") == ["rows without a label (dropped)", "–", "12", ""]
+    assert "rows without a label" not in render(data), "profiles without the count show no row"
+
+
 def test_render__improvement():
     text = render(fixture_data(reversed_diff(METRICS_DIFF)))
 

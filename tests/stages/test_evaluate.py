@@ -6,6 +6,7 @@ import json
 import os
 import stat
 
+import pyarrow as pa
 import pytest
 import yaml
 
@@ -59,6 +60,21 @@ def test_evaluate(trained_project):
     assert sum(cell["count"] for cell in outputs["plots/sklearn/confusion_matrix.json"]) == len(y) == 400
     assert set(outputs["segments.json"]) <= {"in_store", "online", "mobile"}
     assert "in_store" in outputs["segments.json"]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array(["Île", None, "Dream", None]),
+        pa.array([2.0, None, 1.0, None]),
+    ],
+    ids=["text", "numbers"],
+)
+def test_segment_values__missing(column):
+    """Rows without a segment value form one segment named "(missing)", not "nan" or "None"."""
+    values = stage.segment_values(pa.table({"s": column}).to_pandas()["s"])
+
+    assert [str(v) for v in values] == [str(column[0].as_py()), "(missing)", str(column[2].as_py()), "(missing)"]
 
 
 def test_evaluate__without_segments(trained_project):

@@ -11,7 +11,9 @@ import pytest
 
 from mlci.core.errors import DataError
 from mlci.core.io import atomic_path, write_json
+from mlci.core.params import CsvParams
 from mlci.stages import ingest
+from mlci.stages.csvfile import detect_delimiter
 
 MIXED_CSV = """id,amount,plan,score,active,signup,churned
 1,10.5,basic,,true,2026-01-02,yes
@@ -92,19 +94,35 @@ BAD_SOURCES = [
     pytest.param(
         "latin1.csv",
         "id,city,churned\n1,Zürich,yes\n2,Genève,no\n".encode("latin-1"),
-        "cannot read 'latin1.csv' as CSV: column 'city' is not UTF-8 text; save the file as UTF-8",
+        "cannot read 'latin1.csv' as CSV: column 'city' is not utf-8 text; set data.csv.encoding in params.yaml to "
+        "the file's encoding (e.g. latin-1 or cp1252), or save the file as UTF-8",
         id="not-utf8",
+    ),
+    pytest.param(
+        "latin1-header.csv",
+        "id,cité,churned\n1,Zurich,yes\n".encode("latin-1"),
+        "cannot read 'latin1-header.csv' as utf-8 text; set data.csv.encoding to the "
+        "file's encoding (e.g. latin-1 or cp1252) in params.yaml, or save the file as UTF-8",
+        id="not-utf8-header",
+    ),
+    pytest.param(
+        "utf16.csv",
+        "id,city\n1,Zürich\n2,Genève\n".encode("utf-16"),
+        "cannot read 'utf16.csv' as UTF-8 CSV: the file starts like UTF-16 text: set data.csv.encoding: utf-16",
+        id="utf-16",
     ),
     pytest.param(
         "ragged.csv",
         "a,b\n1,2\n3\n",
-        "cannot read 'ragged.csv' as CSV (CSV parse error: Expected 2 columns, got 1",
+        "cannot read 'ragged.csv' as CSV (CSV parse error: Expected 2 columns, got 1: 3); rows have different numbers "
+        "of fields with the delimiter ',' (detected from the first lines): set data.csv.delimiter to the character "
+        "between fields, and check that text holding it is quoted",
         id="ragged",
     ),
     pytest.param(
         "data.xlsx",
         b"PK\x03\x04",
-        "data.source 'data.xlsx' has an unsupported extension; use a .csv or .parquet file",
+        "data.source 'data.xlsx' has an unsupported extension; use a .csv (.tsv, .txt) or .parquet file",
         id="unsupported-extension",
     ),
     pytest.param("table", "a\n1\n", "data.source 'table' has an unsupported extension", id="no-extension"),
@@ -120,6 +138,121 @@ def test_read_source__bad(tmp_dir, name, content, message):
 
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+MARKERS = ["", "NA", "N/A", "n/a", "NULL", "null", "NaN", "nan", "#N/A", "None", "<NA>", '"NA"', '""']
+
+
+def test_read_source__missing_markers(tmp_dir):
+    """Blanks and the usual markers, quoted or not, are missing in text, number and boolean columns alike."""
+    n = len(MARKERS)
+    lines = ["plan,amount,active,label"]
+    lines += [f"{m},{m},{m},{m}" for m in MARKERS]
+    lines += ["basic,1.5,true,yes", "NAN,2,false,no"]  # markers match whole cells, case and all (in text)
+    (tmp_dir / "data.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    table = ingest.read_source("data.csv")
+
+    assert table.column("plan").to_pylist() == [None] * n + ["basic", "NAN"]
+    assert table.column("amount").to_pylist() == [None] * n + [1.5, 2.0]
+    assert table.column("active").to_pylist() == [None] * n + [True, False]
+    assert table.column("label").to_pylist() == [None] * n + ["yes", "no"]
+
+
+def test_read_source__own_na_values(tmp_dir):
+    """`data.na_values` replaces the markers; an empty cell stays missing."""
+    (tmp_dir / "data.csv").write_text("plan,score\n?,?\nNA,1\n,2\n", encoding="utf-8")
+
+    table = ingest.read_source("data.csv", na_values=["?"])
+
+    assert table.column("plan").to_pylist() == [None, "NA", None]
+    assert table.column("score").to_pylist() == [None, 1, 2]
+
+
+DIALECTS = [
+    pytest.param("id;amount;plan\n1;2.5;basic\n2;3;pro\n", {}, id="semicolon"),
+    pytest.param("id\tamount\tplan\n1\t2.5\tbasic\n2\t3\tpro\n", {}, id="tab"),
+    pytest.param("id|amount|plan\n1|2.5|basic\n2|3|pro\n", {}, id="pipe"),
+    pytest.param('id,amount,plan\n1,2.5,"basic; b|c"\n2,3,pro\n', {}, id="comma-with-others-quoted"),
+    pytest.param("id;amount;plan\n1;2,5;basic\n2;3;pro\n", {"decimal": ","}, id="decimal-comma"),
+    pytest.param("\ufeffid,amount,plan\n1,2.5,basic\n2,3,pro\n", {}, id="utf-8-bom"),
+    pytest.param("\ufeffid;amount;plan\n1;2,5;basic\n2;3;pro\n", {"decimal": ","}, id="bom-semicolon-decimal"),
+    pytest.param("id;amount;plan\n1;2.5;basic\n2;3;pro\n", {"delimiter": ";"}, id="delimiter-set"),
+    pytest.param("id,amount,plan\r\n1,2.5,basic\r\n2,3,pro\r\n", {}, id="crlf"),
+]
+
+
+@pytest.mark.parametrize(("text", "options"), DIALECTS)
+def test_read_source__dialects(tmp_dir, text, options):
+    (tmp_dir / "data.csv").write_text(text, encoding="utf-8", newline="")
+
+    table = ingest.read_source("data.csv", CsvParams(**options))
+
+    assert table.to_pydict() == {"id": [1, 2], "amount": [2.5, 3.0], "plan": [table.column("plan")[0].as_py(), "pro"]}
+    assert table.column("plan")[0].as_py().startswith("basic")
+
+
+@pytest.mark.parametrize("name", ["data.tsv", "data.TXT"])
+def test_read_source__tab_separated_names(tmp_dir, name):
+    (tmp_dir / name).write_text("id\tplan\n1\tbasic\n", encoding="utf-8")
+
+    assert ingest.read_source(name).to_pydict() == {"id": [1], "plan": ["basic"]}
+
+
+def test_read_source__encoding(tmp_dir):
+    (tmp_dir / "data.csv").write_bytes("id;ville;prix\n1;Genève;2,5\n2;Zürich;3\n".encode("latin-1"))
+
+    table = ingest.read_source("data.csv", CsvParams(encoding="latin-1", decimal=","))
+
+    assert table.to_pydict() == {"id": [1, 2], "ville": ["Genève", "Zürich"], "prix": [2.5, 3.0]}
+
+
+def test_read_source__single_column(tmp_dir):
+    (tmp_dir / "data.csv").write_text("amount\n1.5\n2\n", encoding="utf-8")
+
+    assert ingest.read_source("data.csv").column_names == ["amount"]
+
+
+@pytest.mark.parametrize(
+    ("text", "options", "message"),
+    [
+        pytest.param(
+            "id;amount\n1;2,5\n2;3,0\n",
+            {"delimiter": ","},
+            "CSV parse error: Expected 1 columns, got 2: 1;2,5); rows have different numbers of fields with the "
+            "delimiter ',' (as set in data.csv.delimiter): set data.csv.delimiter",
+            id="wrong-delimiter-set",
+        ),
+        pytest.param(
+            "id,amount\n1,2\n2,3\n",
+            {"decimal": ","},
+            "data.csv.decimal is ',' and 'data.csv' separates fields by ',' too; set data.csv.delimiter to the "
+            "character between fields (';' is usual with decimal commas)",
+            id="decimal-is-detected-delimiter",
+        ),
+    ],
+)
+def test_read_source__bad_dialect(tmp_dir, text, options, message):
+    (tmp_dir / "data.csv").write_text(text, encoding="utf-8")
+
+    with pytest.raises(DataError) as caught:
+        ingest.read_source("data.csv", CsvParams(**options))
+
+    assert message in str(caught.value)
+
+
+def test_detect_delimiter__uneven_lines(tmp_dir):
+    """No candidate splits every line evenly: the one that splits the header most wins."""
+    (tmp_dir / "data.csv").write_text("a;b;c\n1;2;3\n4;5\n", encoding="utf-8")
+
+    assert detect_delimiter(tmp_dir / "data.csv") == ";"
+
+
+def test_detect_delimiter__reads_only_the_start(tmp_dir):
+    """A long file: the sample ends at the last whole line in the first block, and a cut line does not count."""
+    (tmp_dir / "data.csv").write_text("a;b\n" + "1;2\n" * 100_000, encoding="utf-8")
+
+    assert detect_delimiter(tmp_dir / "data.csv") == ";"
 
 
 def test_read_source__directory(tmp_dir):
@@ -138,6 +271,18 @@ def test_main(write_params, tmp_dir):
     written = pq.read_table(tmp_dir / ingest.OUTPUT)
     assert written.equals(ingest.read_source("data.csv"))
     assert written.schema.metadata is None  # no writer metadata: the bytes depend on the data only
+
+
+def test_main__csv_settings(write_params, tmp_dir):
+    (tmp_dir / "data.csv").write_bytes("id|prix|ville\n1|2,5|Genève\n2|?|NA\n".encode("cp1252"))
+    write_params(
+        data={"source": "data.csv", "na_values": ["?"], "csv": {"delimiter": "|", "decimal": ",", "encoding": "cp1252"}}
+    )
+
+    assert ingest.main() == 0
+
+    written = pq.read_table(tmp_dir / ingest.OUTPUT)
+    assert written.to_pydict() == {"id": [1, 2], "prix": [2.5, None], "ville": ["Genève", "NA"]}
 
 
 def test_main__same_bytes_twice(write_params, tmp_dir):

@@ -92,6 +92,13 @@ def test_validate__negative_word_as_positive_label(labels, positive_label):
             id="four-classes",
         ),
         pytest.param(
+            pa.table({"id;amount;y": ["1;2;yes"] * N}),
+            {},
+            "column 'y' named in data.target is not in the data; the columns are: id;amount;y (one column: if the "
+            "file is a CSV, set data.csv.delimiter to the character between fields)",
+            id="one-column-with-delimiters",
+        ),
+        pytest.param(
             make_table(y=["good", "bad"] * (N // 2)),
             {},
             "target 'y' has labels 'bad', 'good', and it is not clear which is the positive class; set "
@@ -110,8 +117,36 @@ def test_validate__negative_word_as_positive_label(labels, positive_label):
         pytest.param(
             make_table(y=["yes", None] * (N // 2)),
             {},
-            "target 'y' is empty in 20 rows; label or drop those rows",
+            "target 'y' is empty in 20 of 40 rows (50.0%), above validate.max_missing_target_rate=0.05; label those "
+            "rows, remove them, or raise the threshold",
             id="target-with-nulls",
+        ),
+        pytest.param(
+            make_table(y=[None] * N),
+            {},
+            "target 'y' is empty in 40 of 40 rows (100.0%), above validate.max_missing_target_rate=0.05",
+            id="target-all-null",
+        ),
+        pytest.param(
+            make_table(weight=["1,5", "12,25", None, "-3,0"] * (N // 4)),
+            {},
+            "column 'weight' holds numbers written with a decimal comma (such as '1,5'); write them with a decimal "
+            "point, or list the column in data.categorical_features to keep it as text",
+            id="decimal-commas",
+        ),
+        pytest.param(
+            make_table(weight=["1,5", "12,25", None, "-3,0"] * (N // 4)),
+            {"source": "data/weights.CSV"},
+            "column 'weight' holds numbers written with a decimal comma (such as '1,5'); set data.csv.decimal: ',' "
+            "in params.yaml, or list the column in data.categorical_features to keep it as text",
+            id="decimal-commas-csv",
+        ),
+        pytest.param(
+            make_table(weight=["1,5", None] * (N // 2)),
+            {"source": "data/weights.csv", "numeric_features": ["weight"]},
+            "column 'weight' is used as a numeric feature but holds values that are not numbers (such as '1,5'); the "
+            "numbers have decimal commas: set data.csv.decimal: ',' in params.yaml",
+            id="declared-numeric-decimal-commas",
         ),
         pytest.param(
             make_table(),
@@ -150,9 +185,9 @@ def test_validate__negative_word_as_positive_label(labels, positive_label):
             id="missing-dropped-column",
         ),
         pytest.param(
-            make_table(score=["1.5", "2", "n/a", *["3"] * (N - 3)]),
+            make_table(score=["1.5", "2", "unknown", *["3"] * (N - 3)]),
             {"numeric_features": ["score"]},
-            "column 'score' is used as a numeric feature but holds values that are not numbers (such as 'n/a'); "
+            "column 'score' is used as a numeric feature but holds values that are not numbers (such as 'unknown'); "
             "clean the column, or list it in data.categorical_features",
             id="numeric-with-text",
         ),
@@ -319,6 +354,7 @@ def test_validate__profile():
 
     assert profile == {
         "rows": N,
+        "unlabeled_rows": 0,
         "columns": 4,
         "positives": N // 2,
         "positive_rate": 0.5,
@@ -327,6 +363,61 @@ def test_validate__profile():
         "features": {"numeric": ["amount"], "categorical": ["plan"]},
         "null_rates": {"amount": 0.1, "plan": 0.25},
     }
+
+
+def test_validate__missing_markers():
+    """Text from Parquet can hold the markers: they, empty strings and NaN are missing, in features and target."""
+    table = make_table(
+        plan=["basic", "", "NA", None, "#N/A"] * (N // 5),
+        amount=[1.5, float("nan"), 2.0, None, 3.0] * (N // 5),
+        y=["yes", "no", "no", "yes", "no"] * (N // 5 - 1) + ["yes", "no", "no", "yes", "null"],
+    )
+
+    validated, schema, profile = run(table, ValidateParams(min_rows=10, max_null_rate=0.9))
+
+    assert validated.column("plan").to_pylist()[:5] == ["basic", None, None, None, None]
+    assert validated.column("amount").to_pylist()[:5] == [1.5, None, 2.0, None, 3.0]
+    assert profile["null_rates"] == {"amount": round(16 / 39, 4), "plan": round(31 / 39, 4)}  # 39 labelled rows
+    assert profile["unlabeled_rows"] == 1
+    assert schema.class_labels == {"0": "no", "1": "yes"}
+
+
+def test_validate__own_na_values():
+    """`data.na_values` replaces the markers; empty strings stay missing."""
+    validated, _, _ = run(make_table(plan=["?", "NA", "", "basic"] * (N // 4)), na_values=["?"])
+
+    assert validated.column("plan").to_pylist()[:4] == [None, "NA", None, "basic"]
+
+
+def test_validate__drops_unlabeled_rows():
+    """Rows without a label are dropped before anything else: the profile counts them, the checks see the rest."""
+    labels = ["yes", "no"] * (N // 2)
+    labels[5] = labels[8] = None
+    table = make_table(y=labels, id=[0, 0, *range(1, N - 1)])  # rows 0 and 1 share an id
+
+    validated, _, profile = run(table, ValidateParams(min_rows=10, max_missing_target_rate=0.05))
+
+    assert validated.num_rows == N - 2
+    assert profile["rows"] == N - 2
+    assert profile["unlabeled_rows"] == 2
+    assert profile["positives"] == N // 2 - 1  # row 8 was a "yes"
+    assert profile["duplicate_rate"] == round(1 / (N - 2), 4)
+
+
+def test_validate__unlabeled_rows_count_before_min_rows():
+    labels = ["yes", "no"] * (N // 2)
+    labels[:2] = [None, None]
+
+    with pytest.raises(DataError, match=r"^data has 38 rows; at least validate.min_rows=39 are needed"):
+        run(make_table(y=labels), ValidateParams(min_rows=39))
+
+
+def test_validate__declared_categorical_keeps_decimal_comma_text():
+    table = make_table(version=["1,5", "2,0"] * (N // 2))
+
+    _, schema, _ = run(table, categorical_features=["plan", "version"], numeric_features=["amount"])
+
+    assert schema.categorical == ["plan", "version"]
 
 
 def test_main(write_params, tmp_dir):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlci.core import paths
 from mlci.core.errors import ParamsError
@@ -61,10 +61,53 @@ class DemoParams(Section):
         return self
 
 
+# What marks a missing value when `data.na_values` is null: pandas' `read_csv` default list, so a file has the same
+# missing values here as in pandas. It holds R's NA, spreadsheets' #N/A, SQL's NULL and the spellings of NaN that
+# programs write; empty cells are missing whatever the list says.
+NA_VALUES = (
+    "NA", "N/A", "n/a", "<NA>", "#N/A", "#N/A N/A", "#NA", "NULL", "null", "None",
+    "NaN", "-NaN", "nan", "-nan", "1.#IND", "-1.#IND", "1.#QNAN", "-1.#QNAN",
+)  # fmt: skip
+Delimiter = Literal[",", ";", "\t", "|"]
+
+
+class CsvParams(Section):
+    """How a CSV source is written (`ingest`): the delimiter (detected when null), decimal mark and encoding."""
+
+    delimiter: Delimiter | None = None
+    decimal: Literal[".", ","] = "."
+    encoding: str = "utf-8"
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _tab_by_name(cls, value: Any) -> Any:
+        # YAML reads '\t' (single quotes) and \t (no quotes) as a backslash and a t, not a tab; take those too.
+        return "\t" if value in ("tab", "\\t") else value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; use a name such as utf-8, latin-1 or cp1252") from None
+        return value
+
+    @model_validator(mode="after")
+    def _decimal_is_not_the_delimiter(self) -> CsvParams:
+        if self.decimal == "," and self.delimiter == ",":
+            raise ValueError("decimal and delimiter are both ','; a file with decimal commas separates fields by ';'")
+        return self
+
+
 class DataParams(Section):
     """Where the data comes from and what its columns mean (`ingest`, `validate`)."""
 
     source: str = str(paths.DEMO_DATA)
+    csv: CsvParams = CsvParams()
+    na_values: list[str] | None = None  # None: NA_VALUES
     target: str = "is_fraud"
     positive_label: str | int | bool | None = None
     time_column: str | None = None
@@ -93,6 +136,7 @@ class ValidateParams(Section):
     min_rows: Annotated[int, Field(ge=10)] = 200
     max_null_rate: Annotated[float, Field(ge=0, le=1)] = 0.5
     max_duplicate_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
+    max_missing_target_rate: Annotated[float, Field(ge=0, le=1)] = 0.05  # rows without a label are dropped
 
 
 class SplitParams(Section):

@@ -24,6 +24,7 @@ FIX_COMMAND = "dvc repro && git add dvc.lock reports && git commit"
 FULL_REPORT = "full-report.md"
 TOP_FEATURES = 10
 KEEP = 100  # priority of the parts never shortened: heading, verdict, footer
+PROFILE_LABELS = {"unlabeled_rows": "rows without a label (dropped)"}
 
 
 @dataclass
@@ -226,10 +227,10 @@ def _profile(data: ReportData) -> Section | None:
     if not (old or new):
         return None
     rows = []
-    for key in ("rows", "positives", "columns", "positive_rate", "duplicate_rate"):
+    for key in ("rows", "unlabeled_rows", "positives", "columns", "positive_rate", "duplicate_rate"):
         if key in old or key in new:
             a, b = old.get(key), new.get(key)
-            label = key.replace("_", " ")
+            label = PROFILE_LABELS.get(key, key.replace("_", " "))
             rows.append(
                 row(
                     [label, _pct(a), _pct(b), _pp(a, b)]

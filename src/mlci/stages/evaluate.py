@@ -31,6 +31,7 @@ from mlci.core.schema import SCHEMA_FILE, Schema
 TEST = paths.TEST_SPLIT
 MODEL = paths.MODEL
 OUT = paths.EVAL
+MISSING_SEGMENT = "(missing)"  # the segment of rows without a value (as text, pandas would say "nan")
 
 
 def evaluate(model, X, y, segments, params: EvaluateParams, schema: Schema) -> dict[str, object]:
@@ -81,6 +82,11 @@ def importance(model, X, y, params: EvaluateParams) -> list[dict]:
     return sorted(found, key=lambda item: (-item["importance"], item["feature"]))
 
 
+def segment_values(column):
+    """The segment of each row; rows without a value form a segment of their own, named `MISSING_SEGMENT`."""
+    return column.astype(object).where(column.notna(), MISSING_SEGMENT).to_numpy()
+
+
 def main() -> int:
     set_openmp_wait_policy()  # before scikit-learn loads its OpenMP library
 
@@ -89,7 +95,7 @@ def main() -> int:
         schema = Schema.load(SCHEMA_FILE)
         model = load_model(MODEL)
         X, y, frame = read_split(TEST, schema, extra=(schema.segment_column,))
-        segments = frame[schema.segment_column].to_numpy() if schema.segment_column else None
+        segments = segment_values(frame[schema.segment_column]) if schema.segment_column else None
         for name, content in evaluate(model, X, y, segments, params, schema).items():
             write_json(OUT / name, content)
 

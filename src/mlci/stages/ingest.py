@@ -1,6 +1,10 @@
 """Stage `ingest`: read the data source named by `data.source` (CSV or Parquet) into `data/raw/data.parquet`.
 
-Only reading happens here; what the columns mean and whether they are good enough is `validate`'s job.
+Reads `data.source`, `data.csv` (delimiter, decimal mark, encoding) and `data.na_values`: in a CSV file, empty cells
+and the missing-value markers are read as nulls in every column (`validate` does the same for Parquet text). Only
+reading happens here; what the columns mean and whether they are good enough is `validate`'s job.
+
+No pyarrow.compute here: its first call imports pandas (0.2 s), which reading a file does not need.
 """
 
 from __future__ import annotations
@@ -10,21 +14,26 @@ from pathlib import Path
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.io import write_parquet
-from mlci.core.params import load_params
+from mlci.core.params import NA_VALUES, CsvParams, load_params
+from mlci.stages.csvfile import read_csv
 
 OUTPUT = paths.RAW
-READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def read_source(source: str):
-    """Return the source file as a pyarrow Table, or raise `DataError` saying what is wrong and how to fix it."""
+def read_source(source: str, csv: CsvParams | None = None, na_values: list[str] | None = None):
+    """Return the source file as a pyarrow Table, or raise `DataError` saying what is wrong and how to fix it.
+
+    `csv`: how a CSV file is written (default: `CsvParams()`); `na_values`: the missing-value markers besides empty
+    cells (default: `NA_VALUES`).
+    """
     import pyarrow as pa
 
     path = Path(source)
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise DataError(
-            f"data.source {source!r} has an unsupported extension; use a .csv or .parquet file "
+            f"data.source {source!r} has an unsupported extension; use a .csv (.tsv, .txt) or .parquet file "
             "(or the demo default data/demo/transactions.parquet)"
         )
     if not path.is_file():
@@ -33,9 +42,11 @@ def read_source(source: str):
         )
     if path.stat().st_size == 0:
         raise DataError(f"data file {source!r} is empty; point data.source at a file with a header and rows")
+    options = csv or CsvParams()
+    markers = list(NA_VALUES if na_values is None else na_values)
     try:
-        table = _read_csv(path) if kind == "csv" else _read_parquet(path)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
+        table = read_csv(path, options, markers) if kind == "csv" else _read_parquet(path)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(
             f"cannot read {source!r} as {kind.upper()} ({reason}); check the file is a valid {kind.upper()} file"
@@ -45,16 +56,10 @@ def read_source(source: str):
     binary = [field.name for field in table.schema if pa.types.is_binary(field.type)]
     if kind == "csv" and binary:
         raise DataError(
-            f"cannot read {source!r} as CSV: column {binary[0]!r} is not UTF-8 text; save the file as UTF-8"
+            f"cannot read {source!r} as CSV: column {binary[0]!r} is not {options.encoding} text; set data.csv."
+            "encoding in params.yaml to the file's encoding (e.g. latin-1 or cp1252), or save the file as UTF-8"
         )
     return _plain_types(table)
-
-
-def _read_csv(path: Path):
-    from pyarrow import csv
-
-    # Read every column whole; pyarrow infers int, float, bool, timestamp or string per column.
-    return csv.read_csv(path, read_options=csv.ReadOptions(use_threads=True, block_size=1 << 24))
 
 
 def _read_parquet(path: Path):
@@ -81,7 +86,8 @@ def _plain_types(table):
 
 def main() -> int:
     def stage() -> None:
-        table = read_source(load_params().data.source)
+        data = load_params().data
+        table = read_source(data.source, data.csv, data.na_values)
         write_parquet(OUTPUT, table.replace_schema_metadata(None))
 
     return cli.run(stage, "ingest")

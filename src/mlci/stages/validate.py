@@ -3,7 +3,13 @@
 Reads `data/raw/data.parquet` and the `data` and `validate` params. Writes
 - `data/validated/data.parquet`: features with settled types, the target as 0/1, and the time and segment columns;
 - `data/validated/schema.json`: which column plays which role (read by `split`, `train`, `evaluate`);
-- `reports/data_profile.json` (git-tracked): rows, positive rate, null rates, feature lists.
+- `reports/data_profile.json` (git-tracked): rows, rows dropped for want of a label, positive rate, null rates,
+  feature lists.
+
+Missing values are nulls from here on: NaN floats, and in text columns empty strings and the `data.na_values` markers
+(`ingest` reads them as nulls from a CSV file already; a Parquet file can hold them as text). Rows without a label
+cannot train or test a model: they are dropped first, unless more than `validate.max_missing_target_rate` of them are
+missing, which stops here.
 
 Works on Arrow tables with pyarrow.compute (no DataFrames, no scikit-learn), so this stage costs about a second
 even at a million rows.
@@ -11,12 +17,13 @@ even at a million rows.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.io import read_parquet, require, write_json, write_parquet
-from mlci.core.params import DataParams, ValidateParams, load_params
+from mlci.core.params import NA_VALUES, DataParams, ValidateParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
 
 INPUT = paths.RAW
@@ -24,6 +31,8 @@ OUTPUT = paths.VALIDATED
 PROFILE = paths.PROFILE
 TRUE_WORDS = {"1", "true", "t", "yes", "y"}
 FALSE_WORDS = {"0", "false", "f", "no", "n"}
+DECIMAL_COMMA = r"^[+-]?\d+,\d+$"  # 12,5: a number in a CSV written with decimal commas, read as text
+SNIFF_ROWS = 1000  # the first rows of a text column that say whether it holds such numbers
 
 
 def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Schema, dict]:
@@ -31,6 +40,8 @@ def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Sche
     import pyarrow as pa
 
     _require_columns(table, data)
+    table = _missing_as_null(table, NA_VALUES if data.na_values is None else data.na_values)
+    table, unlabeled = _drop_unlabeled(table, data.target, checks.max_missing_target_rate)
     if table.num_rows < checks.min_rows:
         raise DataError(
             f"data has {table.num_rows} rows; at least validate.min_rows={checks.min_rows} are needed "
@@ -41,7 +52,7 @@ def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Sche
 
     columns: dict[str, Any] = {}
     for name in numeric:
-        columns[name] = _as_float(table.column(name), name)
+        columns[name] = _as_float(table.column(name), name, data)
     for name, (source, part) in derived.items():
         columns[name] = _time_part(_as_timestamp(table.column(source), source, "data.time_column"), part)
     for name in categorical:
@@ -71,7 +82,7 @@ def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Sche
         segment_column=data.segment_column,
         class_labels=class_labels,
     )
-    return validated, schema, _profile(validated, schema, table.num_columns, duplicate_rate)
+    return validated, schema, _profile(validated, schema, table.num_columns, duplicate_rate, unlabeled)
 
 
 def _require_columns(table, data: DataParams) -> None:
@@ -83,7 +94,45 @@ def _require_columns(table, data: DataParams) -> None:
     for key, name in declared:
         if name is not None and name not in present:
             listing = ", ".join(table.column_names[:30]) + (", ..." if table.num_columns > 30 else "")
-            raise DataError(f"column {name!r} named in {key} is not in the data; the columns are: {listing}")
+            hint = ""
+            if table.num_columns == 1 and any(mark in table.column_names[0] for mark in ",;\t|"):
+                hint = " (one column: if the file is a CSV, set data.csv.delimiter to the character between fields)"
+            raise DataError(f"column {name!r} named in {key} is not in the data; the columns are: {listing}{hint}")
+
+
+def _missing_as_null(table, markers):
+    """`table` with nulls for NaN floats and, in text columns, for empty strings and the markers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    value_set = pa.array(["", *markers], pa.string())
+    for index, field in enumerate(table.schema):
+        column = table.column(index)
+        if pa.types.is_floating(field.type):
+            missing = pc.is_nan(column)
+        elif pa.types.is_string(field.type):
+            missing = pc.is_in(column, value_set=value_set)
+        else:
+            continue
+        if pc.any(missing).as_py():
+            table = table.set_column(index, field, pc.if_else(missing, None, column))
+    return table
+
+
+def _drop_unlabeled(table, target: str, max_rate: float):
+    """The rows with a label, and how many had none; `DataError` when that share is above `max_rate`."""
+    import pyarrow.compute as pc
+
+    missing = table.column(target).null_count
+    if not missing:
+        return table, 0
+    rate = missing / table.num_rows
+    if rate > max_rate:
+        raise DataError(
+            f"target {target!r} is empty in {missing:,} of {table.num_rows:,} rows ({rate:.1%}), above "
+            f"validate.max_missing_target_rate={max_rate}; label those rows, remove them, or raise the threshold"
+        )
+    return table.filter(pc.is_valid(table.column(target))), missing
 
 
 def _binary_target(column, data: DataParams):
@@ -92,9 +141,6 @@ def _binary_target(column, data: DataParams):
     import pyarrow.compute as pc
 
     name = data.target
-    nulls = column.null_count
-    if nulls:
-        raise DataError(f"target {name!r} is empty in {nulls} rows; label or drop those rows")
     if pa.types.is_floating(column.type):
         whole = pc.all(pc.equal(column, pc.round(column))).as_py()
         column = column.cast(pa.int64()) if whole else column
@@ -160,6 +206,7 @@ def _feature_roles(table, data: DataParams) -> tuple[list[str], list[str], dict[
         elif name in (data.numeric_features or []):
             numeric.append(name)  # declared numeric: `_as_float` says so if the values are not numbers
         elif pa.types.is_string(kind):
+            _refuse_decimal_commas(table.column(name), name, data)
             categorical.append(name)
         elif pa.types.is_null(kind):
             raise DataError(f"column {name!r} is empty in every row; add it to data.drop_columns")
@@ -173,7 +220,25 @@ def _feature_roles(table, data: DataParams) -> tuple[list[str], list[str], dict[
     return numeric, categorical, derived
 
 
-def _as_float(column, name: str):
+def _refuse_decimal_commas(column, name: str, data: DataParams) -> None:
+    """Stop a column of numbers with decimal commas from becoming a categorical feature with a category per value."""
+    import pyarrow.compute as pc
+
+    sample = column.slice(0, SNIFF_ROWS).drop_null()
+    if len(sample) and pc.all(pc.match_substring_regex(sample, DECIMAL_COMMA)).as_py():
+        raise DataError(
+            f"column {name!r} holds numbers written with a decimal comma (such as {sample[0].as_py()!r}); "
+            f"{_decimal_fix(data)}, or list the column in data.categorical_features to keep it as text"
+        )
+
+
+def _decimal_fix(data: DataParams) -> str:
+    if data.source.lower().endswith(".csv") and data.csv.decimal == ".":
+        return "set data.csv.decimal: ',' in params.yaml"
+    return "write them with a decimal point"
+
+
+def _as_float(column, name: str, data: DataParams):
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -183,9 +248,12 @@ def _as_float(column, name: str):
         return column.cast(pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         detail = str(exc).split(":", 1)[-1].strip().removesuffix(" as a scalar of type double")  # the bad value
+        fix = "clean the column, or list it in data.categorical_features"
+        if re.match(DECIMAL_COMMA, detail.strip("'")):
+            fix = f"the numbers have decimal commas: {_decimal_fix(data)}"
         raise DataError(
             f"column {name!r} is used as a numeric feature but holds values that are not numbers (such as {detail}); "
-            "clean the column, or list it in data.categorical_features"
+            f"{fix}"
         ) from exc
 
 
@@ -234,13 +302,14 @@ def _duplicate_rate(table, data: DataParams) -> float:
     return (table.num_rows - distinct) / table.num_rows  # not 1 - distinct / rows: that misses rates at the limit
 
 
-def _profile(validated, schema: Schema, raw_columns: int, duplicate_rate: float) -> dict:
+def _profile(validated, schema: Schema, raw_columns: int, duplicate_rate: float, unlabeled: int) -> dict:
     import pyarrow.compute as pc
 
     rows = validated.num_rows
     positives = int(pc.sum(validated.column(schema.target)).as_py())
     return {
         "rows": rows,
+        "unlabeled_rows": unlabeled,  # dropped before anything else
         "columns": raw_columns,
         "positives": positives,
         "positive_rate": round(positives / rows, 4),
