@@ -76,7 +76,9 @@ def test_challenge__without_a_champion_only_the_floors_apply(models: dict, test_
     assert result.note == "no production model yet: only the floors apply"
     assert [c.kind for c in result.gate.checks] == ["floor"]
     assert result.rows == 200
-    assert result.verdict.endswith("(on 200 test rows)"), result.verdict
+    assert result.verdict == (
+        "gate passed: floors met (roc_auc) on 200 test rows; no production model yet: only the floors apply"
+    ), result.verdict
     assert "no baseline yet" in result.verdict
     assert result.challenger == scores(
         test_rows["y"].to_numpy(), models["good"].predict_proba(test_rows[FEATURES])[:, 1], 0.5
@@ -150,7 +152,7 @@ def test_challenge__a_champion_reading_a_dropped_field_gets_only_the_floors(
         "the production model v1.0.0 reads fields the test split no longer has (merchant): only the floors apply"
     )
     assert [c.kind for c in result.gate.checks] == ["floor"]
-    assert result.verdict.endswith("(on 200 test rows)")
+    assert result.verdict.endswith(f"on 200 test rows; {result.note}")
 
 
 def test_challenge__to_json_holds_the_whole_result(models: dict, test_rows: pd.DataFrame) -> None:

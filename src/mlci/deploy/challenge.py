@@ -66,6 +66,11 @@ def challenge(
         else:
             old = scores(y, champion.model.predict_proba(test[champion.features])[:, 1], champion.threshold)
     result = check(new, old, gate)
-    against = f"against production v{champion.version} on the same {len(y)} rows" if old else f"on {len(y)} test rows"
-    verdict = f"{result.summary()} ({against})"
+    if old is not None:
+        verdict = f"{result.summary()} (against production v{champion.version} on the same {len(y)} rows)"
+    elif result.passed:  # the gate's own wording speaks of a base branch; here the missing baseline is production
+        floors = ", ".join(c.metric for c in result.checks if c.kind == "floor")
+        verdict = f"gate passed: floors met ({floors or 'none configured'}) on {len(y)} test rows; {note}"
+    else:
+        verdict = f"{result.summary()} (on {len(y)} test rows; {note})"
     return Challenge(result.passed, verdict, new, old, champion.version if champion else None, len(y), note, result)
