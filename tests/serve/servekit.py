@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL_NAME = "fraud-model"
 VERSION = "1.2.0"
 THRESHOLD = 0.3  # not evaluate.threshold's default, so a test sees that labels follow the package
-GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
+GIT_SHA = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist secret (a commit SHA)
 # Small limits, so the tests can pass them with small requests.
 SERVE_PARAMS = {"max_batch_rows": 100, "max_body_bytes": 64 * 1024, "log_max_bytes": 10 * 1024 * 1024}
 START_TIMEOUT = 60  # seconds for a server to answer /health
