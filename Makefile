@@ -54,8 +54,12 @@ repro: setup  ## run the pipeline (dvc repro) and print the metrics
 	dvc repro
 	dvc metrics show --md reports/eval/metrics.json
 
-test: setup-dev  ## run the whole test suite, end-to-end tests included
-	python -m pytest
+# One worker per core; each test file runs whole in one worker, so its module-scoped fixtures (a project built once,
+# a server) are shared as written.
+PYTEST_WORKERS ?= auto
+
+test: setup-dev  ## run the whole test suite, end-to-end tests included (PYTEST_WORKERS=1 for one process)
+	python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test-fast: setup-dev  ## the unit tests only
 	python -m pytest -m "not slow"

@@ -18,13 +18,13 @@ def test_ci_on_push__lints_and_tests_with_make(workspace: Workspace) -> None:
     # The whole suite would run act inside act: the test job runs the fast workflow checks instead.
     run = workspace.act("push", "ci.yml", payload, env={"PYTEST_ADDOPTS": "tests/workflows/test_workflow_static.py"})
 
-    assert run.log.count("Job succeeded") == 2, run.tail(120)  # lint and test
+    assert run.log.count("Job succeeded") == 2, run.tail(120)  # lint and test; audit: see the docstring
     assert "pip-audit --disable-pip --strict --progress-spinner off -r requirements.txt -r requirements-dev.txt" in (
         run.log
     )
     uv = [call["args"] for call in run.calls_of("uv")]
     installs = [args for args in uv if args[:2] == ["pip", "install"] and "requirements-dev.txt" in args]
-    assert len(installs) == 2 and all("--require-hashes" in args for args in installs), uv
+    assert len(installs) == 3 and all("--require-hashes" in args for args in installs), uv
     compiles = [args for args in uv if args[:2] == ["pip", "compile"]]
     assert {args[args.index("-o") + 1] for args in compiles} == {"requirements.txt", "requirements-dev.txt"}, uv
     for command in (
