@@ -15,7 +15,7 @@ from typing import Any
 
 from mlci.core.errors import DataError
 
-ROW_GROUP = 1_000_000  # rows per Parquet row group: the unit a streaming writer holds in memory
+ROW_GROUP = 65_536  # rows per Parquet row group: what a streaming writer holds in memory (and a Dask partition)
 
 
 @contextmanager
@@ -141,8 +141,11 @@ def parquet_sink(path: Path | str, schema: Any) -> Iterator[ParquetSink]:
 
 
 def iter_parquet(path: Path | str, columns: list[str] | None = None, batch_rows: int = 65_536) -> Iterator[Any]:
-    """Yield one Parquet file's record batches of at most `batch_rows` rows, in file order."""
+    """Yield one Parquet file's record batches of at most `batch_rows` rows, in file order.
+
+    `pre_buffer=False`: with it, pyarrow reads every row group's column chunks ahead, the whole file in memory.
+    """
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as file:
+    with pq.ParquetFile(path, pre_buffer=False) as file:
         yield from file.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True)

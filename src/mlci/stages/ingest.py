@@ -98,7 +98,7 @@ def _no_rows(source: str) -> DataError:
 def _stream_parquet(path: Path):
     import pyarrow.parquet as pq
 
-    file = pq.ParquetFile(path)
+    file = pq.ParquetFile(path, pre_buffer=False)  # else pyarrow reads the whole file ahead
 
     def batches():
         with file:

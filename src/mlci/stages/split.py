@@ -24,7 +24,7 @@ from mlci.core.schema import SCHEMA_FILE, Schema
 INPUT = paths.VALIDATED
 TRAIN = paths.TRAIN_SPLIT
 TEST = paths.TEST_SPLIT
-BATCH_ROWS = 262_144
+BATCH_ROWS = 65_536
 DIGIT_BITS = 16  # the radix select reads the time column 64 / 16 = 4 times
 
 

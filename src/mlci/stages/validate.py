@@ -36,7 +36,7 @@ DECIMAL_COMMA = r"^[+-]?\d+,\d+$"  # 12,5: a number in a CSV written with decima
 SNIFF_ROWS = 1000  # the first rows of a text column that say whether it holds such numbers
 BATCH_ROWS = 65_536  # rows validated at a time
 MAX_LABELS = 1000  # distinct target values kept for the error message (a binary target has two)
-SPILL_KEYS = 4_000_000  # duplicate check: hashes kept in memory (32 MB) before they go to temp files ...
+SPILL_KEYS = 1 << 20  # duplicate check: hashes kept in memory (8 MiB) before they go to temp files ...
 PARTITION_BITS = 8  # ... split into 2^8 files by their top bits
 PARTITIONS = 1 << PARTITION_BITS
 
