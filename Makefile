@@ -14,13 +14,14 @@ UV := $(or $(UV_ON_PATH),$(abspath $(BIN))/uv)
 UV_INSTALL := $(UV) pip install --quiet --python $(BIN)/python
 # How the locks are compiled; Dependabot reads these flags back from the header of each lock.
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes
-LOCKS := requirements.txt requirements-dev.txt
+LOCKS := requirements.txt requirements-scale.txt requirements-dev.txt
 PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location --require-hashes --no-deps
 
 .PHONY: help setup setup-dev repro test test-fast lint lint-workflows lock lock-check report gate bench clean
 .PHONY: package release models promote verify-package audit secrets
 .PHONY: new-batch drift intake monitor bench-drift
 .PHONY: serve bench-serve lint-docker
+.PHONY: setup-scale
 BASE ?=
 
 help:  ## list the commands
@@ -90,6 +91,7 @@ audit: setup-dev  ## known vulnerabilities in every locked package (pip-audit; n
 
 lock: setup  ## compile requirements*.in into the hash locks requirements*.txt (UPGRADE=1: newest allowed versions)
 	$(UV) pip compile --quiet $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) requirements.in -o requirements.txt
+	$(UV) pip compile --quiet $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) requirements-scale.in -o requirements-scale.txt
 	$(UV) pip compile --quiet $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) requirements-dev.in -o requirements-dev.txt
 
 # Compiles the locks again in a scratch folder, starting from the committed ones (uv keeps their pins where it can), and
@@ -129,8 +131,8 @@ promote: setup  ## assign STAGE to VERSION (a new stage tag); rollback = promote
 verify-package: setup  ## check a release package's checksums (PACKAGE=dist/<model>-v<version> or its .tar.gz)
 	python -m mlci.deploy verify "$(PACKAGE)"
 
-bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="10000 100000 1000000 10000000" for more)
-	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS))
+bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="... 10000000" for more; ENGINE=dask_lightgbm)
+	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS)) $(if $(ENGINE),--engine $(ENGINE))
 
 # Monitoring and continuous training (docs/monitor-and-retrain.md). `make drift` exits 1 on drift or decay, 2 on bad input.
 SEASON ?= holiday
@@ -164,6 +166,14 @@ bench-serve: setup-dev  ## the service's latency: one record (p50, p99), a 1,000
 
 lint-docker: setup-dev  ## hadolint on the Dockerfile
 	hadolint Dockerfile
+
+# Scale: the distributed training engine (train.engine: dask_lightgbm; docs/scale.md). Its packages are an extra,
+# hash-locked like the rest; the dev install includes them so their tests run.
+$(BIN)/.scale: $(BIN)/.runtime requirements-scale.txt
+	$(UV_INSTALL) --require-hashes -r requirements-scale.txt
+	touch $@
+
+setup-scale: $(BIN)/.scale  ## add LightGBM and Dask for train.engine: dask_lightgbm
 
 clean:  ## remove the virtual environment and caches (DVC cache and outputs stay)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

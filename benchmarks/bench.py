@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=list(DEFAULT_ROWS), help="demo row counts to run")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number to this JSON file")
+    parser.add_argument(
+        "--engine", default="sklearn", choices=["sklearn", "dask_lightgbm"], help="train.engine for the runs"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp copies (their paths go to stderr)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--no-setup", action="store_true", help="skip the set-up rows (uv vs pip, fresh clone)")
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_setup:
             print("[setup] make setup (uv) vs pip, then a fresh clone's make repro ...", file=sys.stderr, flush=True)
             setup = setup_bench.measure()
-        results = [bench(rows, args.keep) for rows in sorted(set(args.rows))]
+        results = [bench(rows, args.keep, args.engine) for rows in sorted(set(args.rows))]
     except (BenchError, projectkit.CommandFailed, RuntimeError) as exc:
         print(f"error: bench: {exc}", file=sys.stderr)
         return 1
@@ -101,12 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if args.strict and any(check["pass"] is False for check in checks) else 0
 
 
-def bench(rows: int, keep: bool) -> dict:
-    """Copy the project, set `demo.n_rows`, and measure the pipeline there."""
+def bench(rows: int, keep: bool, engine: str = "sklearn") -> dict:
+    """Copy the project, set `demo.n_rows` and `train.engine`, and measure the pipeline there."""
     work = Path(tempfile.mkdtemp(prefix=f"mlci-bench-{rows}-"))
     try:
         project = projectkit.new_project(
-            work / "project", params={"demo": {"n_rows": rows}}, message=f"bench: demo.n_rows={rows}"
+            work / "project",
+            params={"demo": {"n_rows": rows}, "train": {"engine": engine}},
+            message=f"bench: demo.n_rows={rows}, train.engine={engine}",
         )
         stage_log = work / "stages.log"
         env = environment(project, stage_timer(work / "stage-timer", stage_log))
@@ -136,6 +141,7 @@ def bench(rows: int, keep: bool) -> dict:
             stage["dvc_after"] = next_start - overhead - stage["end"]  # saving its outputs, checking the next stage
         return {
             "rows": rows,
+            "engine": engine,
             "end_to_end": wall - commands * overhead,  # as if DVC had started the real shell itself
             "end_to_end_measured": wall,
             "timer_overhead_per_command": overhead,
@@ -314,7 +320,8 @@ def check(name: str, value: float | None, limit: float, show) -> dict:
 def render(results: list[dict], checks: list[dict], setup: dict | None = None) -> str:
     """The results as Markdown: the set-up, one column per size, then the targets."""
     head = "| | " + " | ".join(f"{rows_label(r['rows'])} rows" for r in results) + " |"
-    lines = [f"Benchmark on {describe_machine()}.", ""]
+    engines = sorted({result.get("engine", "sklearn") for result in results})
+    lines = [f"Benchmark on {describe_machine()}; train.engine: {', '.join(engines)}.", ""]
     if setup:
         lines += [
             "| set-up: new venv + runtime lock + the project, package cache warm | seconds |",

@@ -11,7 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;\\]+)")
-LOCKS = {"requirements.txt": "requirements.in", "requirements-dev.txt": "requirements-dev.in"}
+LOCKS = {
+    "requirements.txt": "requirements.in",
+    "requirements-scale.txt": "requirements-scale.in",
+    "requirements-dev.txt": "requirements-dev.in",
+}
 
 
 def entries(lock: Path) -> list[tuple[str, str, int]]:
@@ -53,9 +57,17 @@ def test_lock__every_entry_has_hashes(lock: str) -> None:
 
 
 def test_locks__agree_on_shared_packages() -> None:
-    runtime = {(name, version) for name, version, _ in entries(ROOT / "requirements.txt")}
-    dev = {(name, version) for name, version, _ in entries(ROOT / "requirements-dev.txt")}
-    assert runtime <= dev, f"the dev lock holds other versions of: {sorted(runtime - dev)}"
+    runtime, scale, dev = (
+        {(name, version) for name, version, _ in entries(ROOT / lock)}
+        for lock in ("requirements.txt", "requirements-scale.txt", "requirements-dev.txt")
+    )
+    assert runtime <= scale, f"the scale lock holds other versions of: {sorted(runtime - scale)}"
+    assert scale <= dev, f"the dev lock holds other versions of (or lacks): {sorted(scale - dev)}"
+
+
+def test_scale_extra__stays_out_of_the_runtime_install() -> None:
+    runtime = {name for name, _, _ in entries(ROOT / "requirements.txt")}
+    assert not {"lightgbm", "dask", "distributed"} & runtime
 
 
 def test_locks__pin_the_uv_the_makefile_bootstraps() -> None:

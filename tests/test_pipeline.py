@@ -357,7 +357,7 @@ def _wrong_delimiter(root):
         ),
         (
             _wrong_delimiter,
-            "error: ingest: cannot read 'data/semicolon_decimal_comma.csv' as CSV (CSV parse error: Expected 2 "
+            "error: ingest: cannot read 'data/semicolon_decimal_comma.csv' as CSV (CSV parse error: Row #2: Expected 2 "
             "columns, got 3: 1000;Île Torgersen;40,8;185;4560,0;male); rows have different numbers of fields with "
             "the delimiter ',' (as set in data.csv.delimiter): set data.csv.delimiter to the character between "
             "fields, and check that text holding it is quoted",

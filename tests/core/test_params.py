@@ -26,8 +26,8 @@ BAD_PARAMS = [
     ),
     pytest.param(
         "train:\n  modle: random_forest\n",
-        "params.yaml: unknown key train.modle; allowed keys here: class_weight, hist_gradient_boosting, "
-        "logistic_regression, max_categories, model, random_forest, seed. Check the spelling.",
+        "params.yaml: unknown key train.modle; allowed keys here: class_weight, engine, hist_gradient_boosting, "
+        "lightgbm, logistic_regression, max_categories, model, random_forest, seed. Check the spelling.",
         id="unknown-nested-key",
     ),
     pytest.param(

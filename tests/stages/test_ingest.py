@@ -114,9 +114,9 @@ BAD_SOURCES = [
     pytest.param(
         "ragged.csv",
         "a,b\n1,2\n3\n",
-        "cannot read 'ragged.csv' as CSV (CSV parse error: Expected 2 columns, got 1: 3); rows have different numbers "
-        "of fields with the delimiter ',' (detected from the first lines): set data.csv.delimiter to the character "
-        "between fields, and check that text holding it is quoted",
+        "cannot read 'ragged.csv' as CSV (CSV parse error: Row #3: Expected 2 columns, got 1: 3); rows have different "
+        "numbers of fields with the delimiter ',' (detected from the first lines): set data.csv.delimiter to the "
+        "character between fields, and check that text holding it is quoted",
         id="ragged",
     ),
     pytest.param(
@@ -219,8 +219,8 @@ def test_read_source__single_column(tmp_dir):
         pytest.param(
             "id;amount\n1;2,5\n2;3,0\n",
             {"delimiter": ","},
-            "CSV parse error: Expected 1 columns, got 2: 1;2,5); rows have different numbers of fields with the "
-            "delimiter ',' (as set in data.csv.delimiter): set data.csv.delimiter",
+            "CSV parse error: Row #2: Expected 1 columns, got 2: 1;2,5); rows have different numbers of fields with "
+            "the delimiter ',' (as set in data.csv.delimiter): set data.csv.delimiter",
             id="wrong-delimiter-set",
         ),
         pytest.param(

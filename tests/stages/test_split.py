@@ -1,8 +1,9 @@
-"""Stage `split`: the latest rows as the test set when there is a time column, else a seeded stratified split."""
+"""Stage `split`: the latest rows as the test set when there is a time column, else a seeded hash of each row."""
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +14,7 @@ from mlci.core.errors import DataError
 from mlci.core.params import SplitParams
 from mlci.stages import split as stage
 from mlci.stages import validate
-from mlci.stages.split import check_classes, split_indices
+from mlci.stages.split import TimeCut, check_classes, class_counts, order_keys, row_hashes, split_indices
 
 
 def test_split_indices__time_based():
@@ -38,65 +39,105 @@ def test_split_indices__time_ties_are_stable():
     assert test.tolist() == [2, 3, 5]
 
 
+def _rows(n: int, positive_rate: float, seed: int = 0) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    return pa.table({"x": rng.random(n), "y": (rng.random(n) < positive_rate).astype(np.int8)})
+
+
 def test_split_indices__stratified():
-    target = np.array([1] * 50 + [0] * 950)
+    table = _rows(20_000, 0.05)
+    target = table.column("y").to_numpy()
 
-    train, test = split_indices(target, None, SplitParams(test_size=0.2, seed=3))
+    train, test = split_indices(target, None, SplitParams(test_size=0.2), row_hashes(table, seed=3))
 
-    assert (len(train), len(test)) == (800, 200)
-    assert target[test].mean() == target[train].mean() == 0.05
-    assert not set(train) & set(test)
+    assert np.array_equal(np.sort(np.concatenate([train, test])), np.arange(len(target)))
+    for label in (0, 1):  # each class keeps test_size of its rows in test, within 4 binomial standard deviations
+        rows = np.flatnonzero(target == label)
+        share = np.isin(rows, test).mean()
+        assert abs(share - 0.2) < 4 * (0.2 * 0.8 / len(rows)) ** 0.5, (label, len(rows), share)
 
 
 def test_split_indices__seeded():
-    target = np.array([1, 0, 0, 0] * 250)
+    table = _rows(1000, 0.25)
+    target = table.column("y").to_numpy()
 
-    first = split_indices(target, None, SplitParams(seed=1))
-    again = split_indices(target, None, SplitParams(seed=1))
-    other = split_indices(target, None, SplitParams(seed=2))
+    first = split_indices(target, None, SplitParams(seed=1), row_hashes(table, 1))
+    again = split_indices(target, None, SplitParams(seed=1), row_hashes(table, 1))
+    other = split_indices(target, None, SplitParams(seed=2), row_hashes(table, 2))
 
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     assert not np.array_equal(first[1], other[1])
 
 
+def test_split_indices__hash_ignores_row_order():
+    table = _rows(5000, 0.1)
+    shuffled = table.take(np.random.default_rng(1).permutation(table.num_rows))
+
+    def test_rows(rows: pa.Table) -> set[float]:
+        _, test = split_indices(rows.column("y").to_numpy(), None, SplitParams(), row_hashes(rows, 42))
+        return set(rows.column("x").take(test).to_pylist())
+
+    assert test_rows(table) == test_rows(shuffled)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+def test_time_cut__in_batches(dtype):
+    """The cut found in passes over batches, and applied batch by batch, is the one on the whole column."""
+    rng = np.random.default_rng(7)
+    times = rng.integers(-50, 50, 10_000).astype(dtype)  # many ties, negative values
+    keys = order_keys(times)
+    batches = np.array_split(keys, 7)
+
+    cut = TimeCut(lambda: iter(batches), len(keys), 0.3)
+    test = np.concatenate([cut.is_test(batch) for batch in batches])
+
+    order = np.argsort(times, kind="stable")
+    expected = np.zeros(len(times), bool)
+    expected[order[int(round(len(times) * 0.7)) :]] = True
+    assert np.array_equal(test, expected)
+
+
 @pytest.mark.parametrize(
-    ("target", "times", "message"),
+    ("counts", "by_time", "message"),
     [
         pytest.param(
-            [0] * 95 + [1] * 5,
-            np.arange(100)[::-1],
+            {"train": [76, 4], "test": [20, 0]},
+            True,
             "the test split has no positive rows (20 rows in all); the time-based split puts the latest rows in test; "
             "use more data, a larger split.test_size, or unset data.time_column for a stratified split",
             id="time-based-no-positive-in-test",
         ),
         pytest.param(
-            [0] * 80 + [1] * 20,
-            np.arange(100),
+            {"train": [80, 0], "test": [0, 20]},
+            True,
             "the train split has no positive rows (80 rows in all); the time-based split puts the latest rows in test",
             id="time-based-no-positive-in-train",
         ),
         pytest.param(
-            [0] * 99 + [1],
-            None,
+            {"train": [79, 1], "test": [20, 0]},
+            False,
             "the test split has no positive rows (20 rows in all); use more data or a larger split.test_size",
             id="stratified-single-positive",
         ),
         pytest.param(
-            [1] * 99 + [0],
-            None,
+            {"train": [1, 79], "test": [0, 20]},
+            False,
             "the test split has no negative rows (20 rows in all); use more data or a larger split.test_size",
             id="stratified-single-negative",
         ),
     ],
 )
-def test_check_classes__bad(target, times, message):
-    target = np.array(target)
-    train, test = split_indices(target, times, SplitParams(test_size=0.2))
-
+def test_check_classes__bad(counts, by_time, message):
     with pytest.raises(DataError) as caught:
-        check_classes(target, train, test, by_time=times is not None)
+        check_classes(counts, by_time=by_time)
 
     assert message in str(caught.value)
+
+
+def test_class_counts():
+    target = np.array([0, 1, 1, 0, 0])
+
+    assert class_counts(target, np.array([0, 1]), np.array([2, 3, 4])) == {"train": [1, 1], "test": [2, 1]}
 
 
 def _validated_project(tmp_dir, write_params, table: pa.Table, **data):
@@ -135,16 +176,35 @@ def test_main__time_based(tmp_dir, write_params, times):
 
 
 def test_main__stratified(tmp_dir, write_params):
-    table = pa.table({"x": [float(i) for i in range(N)], "y": ["yes", "no", "no", "no"] * (N // 4)})
+    rows = 2000
+    table = pa.table({"x": [float(i) for i in range(rows)], "y": ["yes", "no", "no", "no"] * (rows // 4)})
     _validated_project(tmp_dir, write_params, table)
 
     assert stage.main() == 0
     first = (tmp_dir / stage.TEST).read_bytes()
     assert stage.main() == 0
 
-    test = pq.read_table(tmp_dir / stage.TEST).column("y").to_pylist()
-    assert (len(test), sum(test)) == (20, 5)
+    test = pq.read_table(tmp_dir / stage.TEST).column("y").to_numpy()
+    train = pq.read_table(tmp_dir / stage.TRAIN).column("y").to_numpy()
+    assert len(test) + len(train) == rows
+    assert abs(len(test) / rows - 0.25) < 0.03
+    assert abs(test.mean() - 0.25) < 0.03  # stratified: the positive rate is about the same in both
     assert (tmp_dir / stage.TEST).read_bytes() == first
+
+
+def test_main__hash_split_ignores_row_order(tmp_dir, write_params):
+    """The same rows in another order (another machine, a shuffled file) are in the same splits."""
+    rows = 400
+    table = pa.table({"x": [float(i) for i in range(rows)], "y": ["yes", "no", "no", "no"] * (rows // 4)})
+    members = []
+    for order in (np.arange(rows), np.random.default_rng(0).permutation(rows)):
+        _validated_project(tmp_dir, write_params, table.take(order))
+        assert stage.main() == 0
+        members.append(sorted(pq.read_table(tmp_dir / stage.TEST).column("x").to_pylist()))
+        for path in ("data/raw", "data/validated", "data/split"):
+            shutil.rmtree(tmp_dir / path)
+
+    assert members[0] == members[1]
 
 
 def test_main__no_positives_in_test(tmp_dir, write_params, capsys):

@@ -455,3 +455,30 @@ def test_main__no_input(write_params, capsys):
     assert capsys.readouterr().err == (
         "error: validate: 'data/raw/data.parquet' not found; run `dvc repro` so the earlier stages produce it\n"
     )
+
+
+@pytest.mark.parametrize("spill_keys", [10**9, 1000], ids=["in-memory", "spilled-to-disk"])
+def test_distinct_counter(tmp_path, monkeypatch, spill_keys):
+    import numpy as np
+
+    monkeypatch.setattr(stage, "SPILL_KEYS", spill_keys)
+    keys = np.random.default_rng(0).integers(0, 2**64 - 1, 5000, dtype=np.uint64)
+    keys = np.concatenate([keys, keys[:700]])  # 700 duplicates
+
+    with stage.DistinctCounter(str(tmp_path)) as counter:
+        for part in np.array_split(keys, 13):
+            counter.add(part)
+        assert counter.count() == 5000
+
+    assert list(tmp_path.iterdir()) == []  # the temp files are gone
+
+
+def test_validate__in_batches(monkeypatch):
+    """Many batches give what one batch gives: the checks are running counts."""
+    table = make_table(n=400)
+    whole = run(table)
+    monkeypatch.setattr(stage, "BATCH_ROWS", 37)
+
+    validated, schema, profile = run(table)
+
+    assert (validated.to_pydict(), schema, profile) == (whole[0].to_pydict(), whole[1], whole[2])

@@ -15,6 +15,8 @@ from typing import Any
 
 from mlci.core.errors import DataError
 
+ROW_GROUP = 65_536  # rows per Parquet row group: what a streaming writer holds in memory (and a Dask partition)
+
 
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
@@ -83,4 +85,67 @@ def write_parquet(path: Path | str, table: Any) -> None:
     """Write a pyarrow Table atomically, with settings fixed so the bytes depend only on the data."""
     import pyarrow.parquet as pq
 
-    write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000))
+    write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP))
+
+
+class ParquetSink:
+    """Record batches in, Parquet row groups of `ROW_GROUP` rows out.
+
+    The file has the bytes `write_parquet` gives the whole table, with at most about one row group in memory.
+    """
+
+    def __init__(self, path: Path | str, schema: Any) -> None:
+        import pyarrow.parquet as pq
+
+        self.schema = schema
+        self.rows = 0
+        self._writer = pq.ParquetWriter(path, schema, compression="zstd")
+        self._pending: list[Any] = []
+        self._pending_rows = 0
+
+    def write(self, data: Any) -> None:
+        """Add a record batch or a table."""
+        for batch in data.to_batches() if hasattr(data, "to_batches") else [data]:
+            if batch.num_rows:
+                self._pending.append(batch)
+                self._pending_rows += batch.num_rows
+                self.rows += batch.num_rows
+        while self._pending_rows >= ROW_GROUP:
+            self._flush(ROW_GROUP)
+
+    def _flush(self, rows: int) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_batches(self._pending, self.schema)
+        self._writer.write_table(table.slice(0, rows).combine_chunks(), row_group_size=ROW_GROUP)
+        rest = table.slice(rows)
+        self._pending, self._pending_rows = rest.to_batches(), rest.num_rows
+
+    def close(self) -> None:
+        if self._pending_rows or not self.rows:  # an empty input still gets a valid file with its columns
+            self._flush(self._pending_rows)
+        self._writer.close()
+
+
+@contextmanager
+def parquet_sink(path: Path | str, schema: Any) -> Iterator[ParquetSink]:
+    """Yield a `ParquetSink` writing to a temp file; it replaces `path` only if the block succeeds."""
+    with atomic_path(path) as tmp:
+        sink = ParquetSink(tmp, schema)
+        try:
+            yield sink
+        except BaseException:
+            sink._writer.close()
+            raise
+        sink.close()
+
+
+def iter_parquet(path: Path | str, columns: list[str] | None = None, batch_rows: int = 65_536) -> Iterator[Any]:
+    """Yield one Parquet file's record batches of at most `batch_rows` rows, in file order.
+
+    `pre_buffer=False`: with it, pyarrow reads every row group's column chunks ahead, the whole file in memory.
+    """
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path, pre_buffer=False) as file:
+        yield from file.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True)

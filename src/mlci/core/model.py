@@ -47,6 +47,8 @@ TRUSTED_TYPES = frozenset(
         "collections.OrderedDict",
         "functools.partial",  # wraps check_array below; any other function it wrapped would be refused
         "sklearn.utils.validation.check_array",
+        # The dask_lightgbm engine's model (mlci.core.lgbm): LightGBM's text model and column lists, no callables.
+        "mlci.core.lgbm.LightGBMModel",
     }
 )
 
@@ -185,6 +187,8 @@ def _forget_thread_count(model: Any) -> None:
 
 def load_model(path: Path | str) -> Any:
     import skops.io as sio
+
+    from mlci.core import lgbm  # noqa: F401  # the one trusted model type outside scikit-learn, for skops to find
 
     path = Path(path)
     if not path.is_file():

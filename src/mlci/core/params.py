@@ -18,6 +18,7 @@ from mlci.core.metric_names import MetricName
 
 PARAMS_FILE = paths.PARAMS
 ModelName = Literal["logistic_regression", "random_forest", "hist_gradient_boosting"]
+Engine = Literal["sklearn", "dask_lightgbm"]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
@@ -167,9 +168,22 @@ class HistGradientBoostingParams(Section):
     early_stopping: bool = True
 
 
-class TrainParams(Section):
-    """Model family, its hyperparameters, and how preprocessing treats the features."""
+class LightGBMParams(Section):
+    n_estimators: Annotated[int, Field(ge=1, le=10_000)] = 200
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.1
+    num_leaves: Annotated[int, Field(ge=2, le=131_072)] = 31
+    min_child_samples: Annotated[int, Field(ge=1)] = 20
+    reg_lambda: Annotated[float, Field(ge=0)] = 0.0
 
+
+class TrainParams(Section):
+    """Model family, its hyperparameters, and how preprocessing treats the features.
+
+    `engine`: `sklearn` fits `model` in this process; `dask_lightgbm` fits LightGBM (`lightgbm` settings) on a Dask
+    cluster (`DASK_SCHEDULER_ADDRESS`, else a local one), and `model` and `max_categories` do not apply.
+    """
+
+    engine: Engine = "sklearn"
     model: ModelName = "hist_gradient_boosting"
     seed: Seed = 42
     class_weight: Literal["balanced"] | None = None
@@ -177,6 +191,7 @@ class TrainParams(Section):
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
     random_forest: RandomForestParams = RandomForestParams()
     hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
+    lightgbm: LightGBMParams = LightGBMParams()
 
 
 class EvaluateParams(Section):

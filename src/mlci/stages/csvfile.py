@@ -1,6 +1,6 @@
-"""Read a CSV file into a pyarrow Table: its delimiter, decimal mark, encoding and missing-value markers.
+"""Read a CSV file, a block at a time: its delimiter, decimal mark, encoding and missing-value markers.
 
-Everything is pyarrow's multithreaded reader; only the delimiter is guessed in Python, from the first few lines.
+Everything is pyarrow's streaming reader; only the delimiter is guessed in Python, from the first few lines.
 """
 
 from __future__ import annotations
@@ -25,6 +25,18 @@ FIELD_COUNT = re.compile(r"Expected \d+ columns, got \d+")
 def read_csv(path: Path, options: CsvParams, na_values: list[str]):
     """Return the file as a Table; raise `DataError` naming the likely cause and the setting that fixes it."""
     import pyarrow as pa
+
+    schema, batches = stream_csv(path, options, na_values)
+    return pa.Table.from_batches(list(batches), schema)
+
+
+def stream_csv(path: Path, options: CsvParams, na_values: list[str]):
+    """Return (schema, record batches): the file read a block at a time, so memory does not grow with its size.
+
+    Column types are inferred from the first block (16 MiB), as pyarrow's whole-file reader does too. Errors while
+    reading, at the start or in a later block, are raised as `DataError` naming the likely cause and the fix.
+    """
+    import pyarrow as pa
     from pyarrow import csv
 
     encoding = _arrow_encoding(options.encoding)
@@ -42,17 +54,34 @@ def read_csv(path: Path, options: CsvParams, na_values: list[str]):
         quoted_strings_can_be_null=True,  # "NA" and NA alike, as in pandas
         decimal_point=options.decimal,
     )
+
+    def problem(exc: Exception) -> DataError:
+        if isinstance(exc, UnicodeDecodeError):
+            return DataError(
+                f"cannot read {str(path)!r} as {options.encoding} text; "
+                f"{_encoding_fix(path)} in params.yaml, or save the file as UTF-8"
+            )
+        return DataError(_parse_problem(path, str(exc), delimiter, options))
+
     try:
-        table = csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
-        table.schema.names  # noqa: B018  # pyarrow decodes the column names only when asked for them
-    except pa.ArrowInvalid as exc:
-        raise DataError(_parse_problem(path, str(exc), delimiter, options)) from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"cannot read {str(path)!r} as {options.encoding} text; "
-            f"{_encoding_fix(path)} in params.yaml, or save the file as UTF-8"
-        ) from exc
-    return table
+        reader = csv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        schema = reader.schema
+        schema.names  # noqa: B018  # pyarrow decodes the column names only when asked for them
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise problem(exc) from exc
+
+    def batches():
+        with reader:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                    raise problem(exc) from exc
+                yield batch
+
+    return schema, batches()
 
 
 def _encoding_fix(path: Path) -> str:

@@ -1,5 +1,7 @@
 """Stage `ingest`: read the data source named by `data.source` (CSV or Parquet) into `data/raw/data.parquet`.
 
+The file is read and written a batch at a time, so memory stays flat however many rows it has.
+
 Reads `data.source`, `data.csv` (delimiter, decimal mark, encoding) and `data.na_values`: in a CSV file, empty cells
 and the missing-value markers are read as nulls in every column (`validate` does the same for Parquet text). Only
 reading happens here; what the columns mean and whether they are good enough is `validate`'s job.
@@ -13,11 +15,12 @@ from pathlib import Path
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
-from mlci.core.io import write_parquet
+from mlci.core.io import parquet_sink
 from mlci.core.params import NA_VALUES, CsvParams, load_params
-from mlci.stages.csvfile import read_csv
+from mlci.stages.csvfile import stream_csv
 
 OUTPUT = paths.RAW
+BATCH_ROWS = 65_536  # rows read at a time from a Parquet source (a CSV source: 16 MiB blocks)
 READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -26,6 +29,20 @@ def read_source(source: str, csv: CsvParams | None = None, na_values: list[str] 
 
     `csv`: how a CSV file is written (default: `CsvParams()`); `na_values`: the missing-value markers besides empty
     cells (default: `NA_VALUES`).
+    """
+    import pyarrow as pa
+
+    schema, batches = stream_source(source, csv, na_values)
+    table = pa.Table.from_batches(list(batches), schema)
+    if table.num_rows == 0:
+        raise _no_rows(source)
+    return table
+
+
+def stream_source(source: str, csv: CsvParams | None = None, na_values: list[str] | None = None):
+    """Return (schema, record batches) of the source file, read a batch at a time; errors as in `read_source`.
+
+    The batches come with plain types (see `_plain_schema`); a reading error in a later batch is a `DataError` too.
     """
     import pyarrow as pa
 
@@ -44,51 +61,76 @@ def read_source(source: str, csv: CsvParams | None = None, na_values: list[str] 
         raise DataError(f"data file {source!r} is empty; point data.source at a file with a header and rows")
     options = csv or CsvParams()
     markers = list(NA_VALUES if na_values is None else na_values)
-    try:
-        table = read_csv(path, options, markers) if kind == "csv" else _read_parquet(path)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+
+    def unreadable(exc: Exception) -> DataError:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(
+        return DataError(
             f"cannot read {source!r} as {kind.upper()} ({reason}); check the file is a valid {kind.upper()} file"
-        ) from exc
-    if table.num_rows == 0:
-        raise DataError(f"data file {source!r} has columns but no rows; add data or point data.source elsewhere")
-    binary = [field.name for field in table.schema if pa.types.is_binary(field.type)]
+        )
+
+    try:
+        schema, batches = stream_csv(path, options, markers) if kind == "csv" else _stream_parquet(path)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        raise unreadable(exc) from exc
+    binary = [field.name for field in schema if pa.types.is_binary(field.type)]
     if kind == "csv" and binary:
         raise DataError(
             f"cannot read {source!r} as CSV: column {binary[0]!r} is not {options.encoding} text; set data.csv."
             "encoding in params.yaml to the file's encoding (e.g. latin-1 or cp1252), or save the file as UTF-8"
         )
-    return _plain_types(table)
+    plain = _plain_schema(schema)
+
+    def plain_batches():
+        try:
+            for batch in batches:
+                batch = batch.replace_schema_metadata(None)
+                yield batch if batch.schema.equals(plain) else batch.cast(plain)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+            raise unreadable(exc) from exc
+
+    return plain, plain_batches()
 
 
-def _read_parquet(path: Path):
-    from mlci.core.io import read_parquet
-
-    return read_parquet(path)
+def _no_rows(source: str) -> DataError:
+    return DataError(f"data file {source!r} has columns but no rows; add data or point data.source elsewhere")
 
 
-def _plain_types(table):
-    """Decode dictionary columns and normalise large strings, so later stages see one type per kind of column."""
+def _stream_parquet(path: Path):
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path, pre_buffer=False)  # else pyarrow reads the whole file ahead
+
+    def batches():
+        with file:
+            yield from file.iter_batches(batch_size=BATCH_ROWS)
+
+    return file.schema_arrow, batches()
+
+
+def _plain_schema(schema):
+    """Dictionary columns decoded and large strings normalised, so later stages see one type per kind of column."""
     import pyarrow as pa
 
     fields = []
-    for field in table.schema:
+    for field in schema:
         kind = field.type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
         if pa.types.is_large_string(kind):
             kind = pa.string()
         fields.append(pa.field(field.name, kind))
-    schema = pa.schema(fields)
-    return table if schema.equals(table.schema) else table.cast(schema)
+    return pa.schema(fields)
 
 
 def main() -> int:
     def stage() -> None:
         data = load_params().data
-        table = read_source(data.source, data.csv, data.na_values)
-        write_parquet(OUTPUT, table.replace_schema_metadata(None))
+        schema, batches = stream_source(data.source, data.csv, data.na_values)
+        with parquet_sink(OUTPUT, schema) as sink:
+            for batch in batches:
+                sink.write(batch)
+            if not sink.rows:
+                raise _no_rows(data.source)
 
     return cli.run(stage, "ingest")
 

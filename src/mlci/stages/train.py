@@ -2,6 +2,8 @@
 
 Reads `data/split/train.parquet`, `data/validated/schema.json` and the `train` params. Writes `models/model.skops`
 (the fitted pipeline, safe to load) and `models/metadata.json` (what was trained, on what, with which settings).
+With `train.engine: dask_lightgbm` this process is a Dask client and the cluster fits LightGBM
+(`mlci.core.dask_engine`); the model file is the same kind of skops file, loaded the same way.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from mlci import __version__
 from mlci.core import cli, paths
 from mlci.core.frames import read_split
-from mlci.core.io import write_json
+from mlci.core.io import read_parquet, require, write_json
 from mlci.core.model import build_pipeline, fit_threads, save_model, set_openmp_wait_policy
 from mlci.core.params import TrainParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
@@ -33,9 +35,11 @@ def train(params: TrainParams, schema: Schema, X, y):
 def metadata(params: TrainParams, schema: Schema, y) -> dict:
     import sklearn
 
+    distributed = params.engine != "sklearn"
     return {
-        "model": params.model,
-        "hyperparameters": getattr(params, params.model).model_dump(),
+        **({"engine": params.engine} if distributed else {}),
+        "model": "lightgbm" if distributed else params.model,
+        "hyperparameters": (params.lightgbm if distributed else getattr(params, params.model)).model_dump(),
         "seed": params.seed,
         "class_weight": params.class_weight,
         "features": {"numeric": schema.numeric, "categorical": schema.categorical},
@@ -53,8 +57,14 @@ def main() -> int:
     def stage() -> None:
         params = load_params().train
         schema = Schema.load(SCHEMA_FILE)
-        X, y, _ = read_split(TRAIN, schema)
-        model = train(params, schema, X, y)
+        if params.engine == "dask_lightgbm":
+            from mlci.core.dask_engine import train_dask_lightgbm
+
+            model = train_dask_lightgbm(params, schema, require(TRAIN))
+            y = read_parquet(TRAIN, columns=[schema.target]).column(0).to_numpy()
+        else:
+            X, y, _ = read_split(TRAIN, schema)
+            model = train(params, schema, X, y)
         save_model(model, MODEL)
         write_json(METADATA, metadata(params, schema, y))
 

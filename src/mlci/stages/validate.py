@@ -11,18 +11,19 @@ Missing values are nulls from here on: NaN floats, and in text columns empty str
 cannot train or test a model: they are dropped first, unless more than `validate.max_missing_target_rate` of them are
 missing, which stops here.
 
-Works on Arrow tables with pyarrow.compute (no DataFrames, no scikit-learn), so this stage costs about a second
-even at a million rows.
+Works on Arrow batches with pyarrow.compute (no scikit-learn), a batch at a time with running counts, so memory does
+not grow with the row count; the duplicate check hashes ids to 64 bits and counts them partitioned on disk.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from typing import Any
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
-from mlci.core.io import read_parquet, require, write_json, write_parquet
+from mlci.core.io import iter_parquet, parquet_sink, require, write_json
 from mlci.core.params import NA_VALUES, DataParams, ValidateParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
 
@@ -33,39 +34,87 @@ TRUE_WORDS = {"1", "true", "t", "yes", "y"}
 FALSE_WORDS = {"0", "false", "f", "no", "n"}
 DECIMAL_COMMA = r"^[+-]?\d+,\d+$"  # 12,5: a number in a CSV written with decimal commas, read as text
 SNIFF_ROWS = 1000  # the first rows of a text column that say whether it holds such numbers
+BATCH_ROWS = 65_536  # rows validated at a time
+MAX_LABELS = 1000  # distinct target values kept for the error message (a binary target has two)
+SPILL_KEYS = 1 << 20  # duplicate check: hashes kept in memory (8 MiB) before they go to temp files ...
+PARTITION_BITS = 8  # ... split into 2^8 files by their top bits
+PARTITIONS = 1 << PARTITION_BITS
 
 
 def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Schema, dict]:
-    """Return (validated table, schema, profile) or raise `DataError` naming the first problem and its fix."""
+    """Return (validated table, schema, profile) or raise `DataError` naming the first problem and its fix.
+
+    The same steps as the stage, which streams them (`validate_stream`), on a table in memory.
+    """
     import pyarrow as pa
 
-    _require_columns(table, data)
-    table = _missing_as_null(table, NA_VALUES if data.na_values is None else data.na_values)
-    table, unlabeled = _drop_unlabeled(table, data.target, checks.max_missing_target_rate)
-    if table.num_rows < checks.min_rows:
+    parts: list[Any] = []
+
+    def scan(columns=None):
+        return (table if columns is None else table.select(columns)).to_batches(max_chunksize=BATCH_ROWS)
+
+    schema, profile = validate_stream(scan, table.schema, data, checks, parts.append)
+    return pa.concat_tables(parts), schema, profile
+
+
+def validate_stream(
+    scan, raw_schema, data: DataParams, checks: ValidateParams, write, spill_dir: str | None = None
+) -> tuple[Schema, dict]:
+    """Validate data read a batch at a time; `write` gets the validated rows as tables, in order.
+
+    Returns (schema, profile). `scan(columns=None)` yields the raw data's record batches (only `columns`, if given);
+    it is called twice: the labels first, then everything. Every check is a running count, and the duplicate check
+    counts distinct 64-bit hashes of the ids (or rows) in bounded memory (`DistinctCounter`, temp files in
+    `spill_dir`, default the system's), so memory does not grow with the row count. Raises `DataError` naming the
+    first problem and its fix; what `write` got is then not a valid output.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    _require_columns(raw_schema, data)
+    markers = NA_VALUES if data.na_values is None else data.na_values
+    rows, unlabeled, labels, capped = _scan_target(scan, data.target, markers)
+    _check_unlabeled(data.target, rows, unlabeled, checks.max_missing_target_rate)
+    labeled = rows - unlabeled
+    if labeled < checks.min_rows:
         raise DataError(
-            f"data has {table.num_rows} rows; at least validate.min_rows={checks.min_rows} are needed "
+            f"data has {labeled} rows; at least validate.min_rows={checks.min_rows} are needed "
             "(add rows, or lower validate.min_rows in params.yaml)"
         )
-    target, class_labels = _binary_target(table.column(data.target), data)
-    numeric, categorical, derived = _feature_roles(table, data)
+    to_target, class_labels = _binary_target(labels, capped, raw_schema.field(data.target).type, data)
 
-    columns: dict[str, Any] = {}
-    for name in numeric:
-        columns[name] = _as_float(table.column(name), name, data)
-    for name, (source, part) in derived.items():
-        columns[name] = _time_part(_as_timestamp(table.column(source), source, "data.time_column"), part)
-    for name in categorical:
-        columns[name] = _as_string(table.column(name))
-    _check_nulls(columns, checks.max_null_rate)
-
-    if data.time_column is not None and data.time_column not in columns:  # a numeric time column orders as it is
-        columns[data.time_column] = _as_timestamp(table.column(data.time_column), data.time_column, "data.time_column")
-    if data.segment_column is not None and data.segment_column not in columns:
-        columns[data.segment_column] = _as_string(table.column(data.segment_column))
-    columns[data.target] = target
-
-    duplicate_rate = _duplicate_rate(table, data)
+    roles = None
+    nulls: dict[str, int] = {}
+    positives = 0
+    with DistinctCounter(spill_dir) as distinct:
+        for batch in scan():
+            table = _missing_as_null(pa.Table.from_batches([batch]), markers)
+            if unlabeled:
+                table = table.filter(pc.is_valid(table.column(data.target)))
+            if roles is None:
+                roles = _feature_roles(table, data)
+            numeric, categorical, derived = roles
+            columns: dict[str, Any] = {}
+            for name in numeric:
+                columns[name] = _as_float(table.column(name), name, data)
+            for name, (source, part) in derived.items():
+                columns[name] = _time_part(_as_timestamp(table.column(source), source, "data.time_column"), part)
+            for name in categorical:
+                columns[name] = _as_string(table.column(name))
+            for name, column in columns.items():
+                nulls[name] = nulls.get(name, 0) + column.null_count
+            if data.time_column is not None and data.time_column not in columns:  # a numeric one orders as it is
+                columns[data.time_column] = _as_timestamp(
+                    table.column(data.time_column), data.time_column, "data.time_column"
+                )
+            if data.segment_column is not None and data.segment_column not in columns:
+                columns[data.segment_column] = _as_string(table.column(data.segment_column))
+            columns[data.target] = to_target(table.column(data.target))
+            positives += int(pc.sum(columns[data.target]).as_py() or 0)
+            distinct.add(_row_keys(table, data))
+            write(pa.table(columns))
+        _check_nulls(nulls, labeled, checks.max_null_rate)
+        duplicate_rate = (labeled - distinct.count()) / labeled  # not 1 - distinct / rows: that misses the limit
     if duplicate_rate > checks.max_duplicate_rate:
         what = f"values of {data.id_column!r}" if data.id_column else "rows"
         raise DataError(
@@ -73,7 +122,7 @@ def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Sche
             f"{checks.max_duplicate_rate}; de-duplicate the data or raise the threshold"
         )
 
-    validated = pa.table(columns)
+    numeric, categorical, derived = roles
     schema = Schema(
         target=data.target,
         numeric=[*numeric, *derived],
@@ -82,20 +131,116 @@ def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Sche
         segment_column=data.segment_column,
         class_labels=class_labels,
     )
-    return validated, schema, _profile(validated, schema, table.num_columns, duplicate_rate, unlabeled)
+    profile = {
+        "rows": labeled,
+        "unlabeled_rows": unlabeled,  # dropped before anything else
+        "columns": len(raw_schema),
+        "positives": positives,
+        "positive_rate": round(positives / labeled, 4),
+        "duplicate_rate": round(duplicate_rate, 4),
+        "class_labels": schema.class_labels,
+        "features": {"numeric": schema.numeric, "categorical": schema.categorical},
+        "null_rates": {name: round(nulls[name] / labeled, 4) for name in schema.features},
+    }
+    return schema, profile
 
 
-def _require_columns(table, data: DataParams) -> None:
-    present = set(table.column_names)
+def _scan_target(scan, target: str, markers) -> tuple[int, int, list, bool]:
+    """(rows, rows without a label, the distinct labels, whether there were more than `MAX_LABELS` of them)."""
+    import pyarrow as pa
+
+    rows = unlabeled = 0
+    labels: set = set()
+    for batch in scan([target]):
+        column = _missing_as_null(pa.Table.from_batches([batch]), markers).column(0)
+        rows += len(column)
+        unlabeled += column.null_count
+        if len(labels) <= MAX_LABELS:
+            labels.update(column.drop_null().unique().to_pylist())
+    return rows, unlabeled, list(labels), len(labels) > MAX_LABELS
+
+
+class DistinctCounter:
+    """Counts distinct 64-bit keys in bounded memory.
+
+    Keys stay in memory up to `SPILL_KEYS`; past that they go to `PARTITIONS` temp files by their top bits, and each
+    file is counted on its own (`np.unique`), so memory is about 8 bytes x rows / PARTITIONS at the end. Exact, given
+    the keys: two different ids share a 64-bit hash with probability about rows^2 / 2^65 (7e-5 at 50M rows).
+    """
+
+    def __init__(self, directory: str | None = None) -> None:
+        self._directory = directory
+        self._pending: list[Any] = []
+        self._pending_keys = 0
+        self._temp: Any = None
+        self._files: list[Any] = []
+
+    def __enter__(self) -> DistinctCounter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for file in self._files:
+            file.close()
+        if self._temp is not None:
+            self._temp.cleanup()
+
+    def add(self, keys) -> None:
+        self._pending.append(keys)
+        self._pending_keys += len(keys)
+        if self._pending_keys >= SPILL_KEYS:
+            self._spill()
+
+    def _spill(self) -> None:
+        import tempfile
+        from pathlib import Path
+
+        import numpy as np
+
+        if self._temp is None:
+            self._temp = tempfile.TemporaryDirectory(prefix="mlci-distinct-", dir=self._directory)
+            self._files = [(Path(self._temp.name) / f"{i:03d}.u64").open("wb") for i in range(PARTITIONS)]
+        keys = np.concatenate(self._pending) if self._pending else np.empty(0, np.uint64)
+        self._pending, self._pending_keys = [], 0
+        part = (keys >> np.uint64(64 - PARTITION_BITS)).astype(np.intp)
+        order = np.argsort(part, kind="stable")
+        keys = keys[order]
+        bounds = np.searchsorted(part[order], np.arange(PARTITIONS + 1))
+        for i, file in enumerate(self._files):
+            keys[bounds[i] : bounds[i + 1]].tofile(file)
+
+    def count(self) -> int:
+        import numpy as np
+
+        if self._temp is None:
+            return len(np.unique(np.concatenate(self._pending))) if self._pending else 0
+        self._spill()
+        total = 0
+        for file in self._files:
+            file.close()
+            total += len(np.unique(np.fromfile(file.name, np.uint64)))
+        return total
+
+
+def _row_keys(table, data: DataParams):
+    """A 64-bit hash per row of its id (`data.id_column`), or of the whole row without one (pandas' SipHash)."""
+    import pandas as pd
+
+    columns = [data.id_column] if data.id_column is not None else table.column_names
+    return pd.util.hash_pandas_object(table.select(columns).to_pandas(), index=False).to_numpy()
+
+
+def _require_columns(schema, data: DataParams) -> None:
+    names = schema.names
+    present = set(names)
     declared = [("data.target", data.target)]
     declared += [(f"data.{role}", getattr(data, role)) for role in ("time_column", "id_column", "segment_column")]
     for key in ("numeric_features", "categorical_features", "drop_columns"):
         declared += [(f"data.{key}", name) for name in getattr(data, key) or []]
     for key, name in declared:
         if name is not None and name not in present:
-            listing = ", ".join(table.column_names[:30]) + (", ..." if table.num_columns > 30 else "")
+            listing = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
             hint = ""
-            if table.num_columns == 1 and any(mark in table.column_names[0] for mark in ",;\t|"):
+            if len(names) == 1 and any(mark in names[0] for mark in ",;\t|"):
                 hint = " (one column: if the file is a CSV, set data.csv.delimiter to the character between fields)"
             raise DataError(f"column {name!r} named in {key} is not in the data; the columns are: {listing}{hint}")
 
@@ -119,39 +264,32 @@ def _missing_as_null(table, markers):
     return table
 
 
-def _drop_unlabeled(table, target: str, max_rate: float):
-    """The rows with a label, and how many had none; `DataError` when that share is above `max_rate`."""
-    import pyarrow.compute as pc
-
-    missing = table.column(target).null_count
-    if not missing:
-        return table, 0
-    rate = missing / table.num_rows
-    if rate > max_rate:
+def _check_unlabeled(target: str, rows: int, missing: int, max_rate: float) -> None:
+    """`DataError` when the share of rows without a label is above `max_rate` (the others are dropped)."""
+    if missing and missing / rows > max_rate:
         raise DataError(
-            f"target {target!r} is empty in {missing:,} of {table.num_rows:,} rows ({rate:.1%}), above "
+            f"target {target!r} is empty in {missing:,} of {rows:,} rows ({missing / rows:.1%}), above "
             f"validate.max_missing_target_rate={max_rate}; label those rows, remove them, or raise the threshold"
         )
-    return table.filter(pc.is_valid(table.column(target))), missing
 
 
-def _binary_target(column, data: DataParams):
-    """Map the target to int8 0/1 and return it with the original label of each class."""
+def _binary_target(labels: list, capped: bool, kind, data: DataParams):
+    """From the distinct labels: a function mapping a label column to int8 0/1, and the original label of each class."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     name = data.target
-    if pa.types.is_floating(column.type):
-        whole = pc.all(pc.equal(column, pc.round(column))).as_py()
-        column = column.cast(pa.int64()) if whole else column
-    values = sorted(column.unique().to_pylist(), key=str)
+    whole = pa.types.is_floating(kind) and all(float(v).is_integer() for v in labels)
+    if whole:
+        kind, labels = pa.int64(), [int(v) for v in labels]
+    values = sorted(labels, key=str)
     shown = ", ".join(repr(v) for v in values[:6]) + (", ..." if len(values) > 6 else "")
     if len(values) == 1:
         raise DataError(f"target {name!r} has only one class ({shown}); a classifier needs examples of both classes")
     if len(values) > 2:
         raise DataError(
-            f"target {name!r} has {len(values)} distinct values ({shown}); this pipeline trains binary "
-            "classifiers: map the target to two classes"
+            f"target {name!r} has {'over ' if capped else ''}{len(values)} distinct values ({shown}); this pipeline "
+            "trains binary classifiers: map the target to two classes"
         )
     text = [str(v).strip().lower() for v in values]
     true_false = set(text) <= TRUE_WORDS | FALSE_WORDS and len({t in TRUE_WORDS for t in text}) == 2
@@ -173,10 +311,12 @@ def _binary_target(column, data: DataParams):
             f"target {name!r} has labels {shown}, and it is not clear which is the positive class; "
             "set data.positive_label in params.yaml to the label of the class to detect"
         )
-    positive_value = pa.scalar(values[positive], type=column.type)
-    target = pc.equal(column, positive_value).cast(pa.int8())
-    labels = {"0": str(values[1 - positive]), "1": str(values[positive])}
-    return target, labels
+    positive_value = pa.scalar(values[positive], type=kind)
+
+    def to_target(column):
+        return pc.equal(column.cast(kind) if whole else column, positive_value).cast(pa.int8())
+
+    return to_target, {"0": str(values[1 - positive]), "1": str(values[positive])}
 
 
 def _feature_roles(table, data: DataParams) -> tuple[list[str], list[str], dict[str, tuple[str, str]]]:
@@ -284,9 +424,9 @@ def _time_part(column, part: str):
     return getattr(pc, part)(column).cast(pa.float64())
 
 
-def _check_nulls(columns: dict[str, Any], max_rate: float) -> None:
-    for name, column in columns.items():
-        rate = column.null_count / max(len(column), 1)
+def _check_nulls(nulls: dict[str, int], rows: int, max_rate: float) -> None:
+    for name, count in nulls.items():
+        rate = count / max(rows, 1)
         if rate > max_rate:
             raise DataError(
                 f"column {name!r} is empty in {rate:.1%} of rows, above validate.max_null_rate={max_rate}; "
@@ -294,37 +434,27 @@ def _check_nulls(columns: dict[str, Any], max_rate: float) -> None:
             )
 
 
-def _duplicate_rate(table, data: DataParams) -> float:
-    if data.id_column is not None:
-        distinct = len(table.column(data.id_column).unique())
-    else:
-        distinct = table.group_by(table.column_names).aggregate([]).num_rows
-    return (table.num_rows - distinct) / table.num_rows  # not 1 - distinct / rows: that misses rates at the limit
-
-
-def _profile(validated, schema: Schema, raw_columns: int, duplicate_rate: float, unlabeled: int) -> dict:
-    import pyarrow.compute as pc
-
-    rows = validated.num_rows
-    positives = int(pc.sum(validated.column(schema.target)).as_py())
-    return {
-        "rows": rows,
-        "unlabeled_rows": unlabeled,  # dropped before anything else
-        "columns": raw_columns,
-        "positives": positives,
-        "positive_rate": round(positives / rows, 4),
-        "duplicate_rate": round(duplicate_rate, 4),
-        "class_labels": schema.class_labels,
-        "features": {"numeric": schema.numeric, "categorical": schema.categorical},
-        "null_rates": {name: round(validated.column(name).null_count / rows, 4) for name in schema.features},
-    }
-
-
 def main() -> int:
     def stage() -> None:
+        import pyarrow.parquet as pq
+
         params = load_params()
-        validated, schema, profile = validate(read_parquet(require(INPUT)), params.data, params.validate_)
-        write_parquet(OUTPUT, validated)
+        raw_schema = pq.read_schema(require(INPUT))
+        with ExitStack() as outputs:
+            sinks: list[Any] = []
+
+            def write(table) -> None:
+                if not sinks:
+                    sinks.append(outputs.enter_context(parquet_sink(OUTPUT, table.schema)))
+                sinks[0].write(table)
+
+            def scan(columns=None):
+                return iter_parquet(INPUT, columns, BATCH_ROWS)
+
+            OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+            schema, profile = validate_stream(
+                scan, raw_schema, params.data, params.validate_, write, spill_dir=str(OUTPUT.parent)
+            )
         schema.save(SCHEMA_FILE)
         write_json(PROFILE, profile)
 
