@@ -15,12 +15,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_COMPILE_BYTECODE=1
 WORKDIR /build
-COPY requirements.txt ./
+# The runtime lock to install: requirements.txt, or requirements-scale.txt for a model trained with
+# `train.engine: dask_lightgbm` (it holds the runtime set and LightGBM; deploy.yml passes the one params.yaml needs).
+ARG LOCK=requirements.txt
+COPY requirements.txt requirements-scale.txt ./
 # uv's own entry in requirements.txt (the pin and its hashes), installed with pip --require-hashes, as `make` does.
 RUN awk '/^uv==/ {found = 1} found {print} found && !/\\$/ {exit}' requirements.txt > uv-requirement.txt \
     && pip install --no-cache-dir --require-hashes --no-deps -r uv-requirement.txt \
     && uv venv --python /usr/local/bin/python3 /opt/venv \
-    && uv pip install --python /opt/venv/bin/python --require-hashes -r requirements.txt
+    && uv pip install --python /opt/venv/bin/python --require-hashes -r "${LOCK}"
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 RUN uv pip install --python /opt/venv/bin/python --no-deps .

@@ -134,7 +134,7 @@ def test_first_merge__releases_v1_with_package_card_checksums_and_provenance(lin
     assert package_attest["files"] == {archive.name: sha256(archive)}, "provenance for the very bytes released"
 
     (build,) = first.calls_of("build-push")
-    assert build["build_args"] == {"PACKAGE": f"dist/{MODEL}-v1.0.0"}
+    assert build["build_args"] == {"PACKAGE": f"dist/{MODEL}-v1.0.0", "LOCK": "requirements.txt"}
     assert f"dist/{MODEL}-v1.0.0" in build["copied"], "the package is in the image"
     assert build["tags"] == [f"{IMAGE}:1.0.0"] and build["inputs"]["push"] == "true"
     assert line.images() == {f"{IMAGE}:1.0.0": build["digest"]}
