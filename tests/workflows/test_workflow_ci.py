@@ -26,7 +26,8 @@ def test_ci_on_push__lints_and_tests_with_make(workspace: Workspace) -> None:
     installs = [args for args in uv if args[:2] == ["pip", "install"] and "requirements-dev.txt" in args]
     assert len(installs) == 3 and all("--require-hashes" in args for args in installs), uv
     compiles = [args for args in uv if args[:2] == ["pip", "compile"]]
-    assert {args[args.index("-o") + 1] for args in compiles} == {"requirements.txt", "requirements-dev.txt"}, uv
+    locks = {"requirements.txt", "requirements-scale.txt", "requirements-dev.txt"}
+    assert {args[args.index("-o") + 1] for args in compiles} == locks, uv
     for command in (
         "ruff check src tests",
         "zizmor --offline .github",

@@ -54,7 +54,8 @@ def main() -> None:
 def link_scripts(source: Path, target: Path) -> None:
     """Copy Python console scripts with the new interpreter in their shebang; symlink native executables."""
     for script in sorted(source.iterdir()):
-        if script.name.startswith(SKIP_SCRIPTS) or not script.is_file() or (target / script.name).exists():
+        # Dotfiles are make's install markers (.runtime, .dev): a copy would tell `make setup` the new venv is set up.
+        if script.name.startswith((".", *SKIP_SCRIPTS)) or not script.is_file() or (target / script.name).exists():
             continue
         head = script.read_bytes()[:2]
         if head == b"#!":
