@@ -14,10 +14,10 @@ from typing import Any
 
 from mlci.core.errors import DataError
 from mlci.core.schema import Schema
+from mlci.core.time_parts import as_timestamp, derived_names, time_part
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".ndjson": "json"}
 NESTED = ("input", "record", "features")
-DERIVED = {"_hour": "hour", "_dayofweek": "day_of_week"}
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,13 @@ def _lift_nested(table):
 def prepare(table, schema: Schema, where: str) -> Batch:
     """The batch's features with the types the model was trained on, its labels and its segments."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     columns, missing = {}, []
     for name in schema.features:
         if name in table.column_names:
             column = table.column(name)
         elif (source := _derived_from(name, schema, table.column_names)) is not None:
-            column = getattr(pc, DERIVED[name.removeprefix(source)])(_timestamp(table.column(source), source, where))
+            column = time_part(_timestamp(table.column(source), source, where), derived_names(source)[name])
         else:
             missing.append(name)
             continue
@@ -100,22 +99,15 @@ def prepare(table, schema: Schema, where: str) -> Batch:
 
 
 def _derived_from(name: str, schema: Schema, present: list[str]) -> str | None:
-    for suffix in DERIVED:
-        source = name.removesuffix(suffix)
-        if name.endswith(suffix) and source in present and source == schema.time_column:
-            return source
-    return None
+    source = schema.time_column
+    return source if source in present and name in derived_names(source or "") else None
 
 
 def _timestamp(column, name: str, where: str):
-    import pyarrow as pa
-
-    if pa.types.is_timestamp(column.type):
-        return column
     try:
-        return column.cast(pa.timestamp("s"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise DataError(f"batch {where!r}: column {name!r} must hold timestamps; it has type {column.type}") from exc
+        return as_timestamp(column)
+    except ValueError as exc:
+        raise DataError(f"batch {where!r}: column {name!r} must hold timestamps; {exc}") from exc
 
 
 def _cast(column, kind, name: str, where: str):

@@ -26,6 +26,7 @@ from mlci.core.errors import DataError
 from mlci.core.io import iter_parquet, parquet_sink, require, write_json
 from mlci.core.params import NA_VALUES, DataParams, ValidateParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.core.time_parts import as_timestamp, derived_names, time_part
 
 INPUT = paths.RAW
 OUTPUT = paths.VALIDATED
@@ -98,7 +99,7 @@ def validate_stream(
             for name in numeric:
                 columns[name] = _as_float(table.column(name), name, data)
             for name, (source, part) in derived.items():
-                columns[name] = _time_part(_as_timestamp(table.column(source), source, "data.time_column"), part)
+                columns[name] = time_part(_as_timestamp(table.column(source), source, "data.time_column"), part)
             for name in categorical:
                 columns[name] = _as_string(table.column(name))
             for name, column in columns.items():
@@ -337,8 +338,7 @@ def _feature_roles(table, data: DataParams) -> tuple[list[str], list[str], dict[
             or pa.types.is_date(kind)
             or (name == data.time_column and pa.types.is_string(kind))
         ):
-            derived[f"{name}_hour"] = (name, "hour")
-            derived[f"{name}_dayofweek"] = (name, "day_of_week")
+            derived.update({feature: (name, part) for feature, part in derived_names(name).items()})
         elif declared_categorical:
             categorical.append(name)
         elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
@@ -404,24 +404,12 @@ def _as_string(column):
 
 
 def _as_timestamp(column, name: str, key: str):
-    import pyarrow as pa
-
-    if pa.types.is_timestamp(column.type):
-        return column
     try:
-        return column.cast(pa.timestamp("s"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        return as_timestamp(column)
+    except ValueError as exc:
         raise DataError(
-            f"column {name!r} ({key}) must hold dates or timestamps such as 2026-01-31 or 2026-01-31T14:05:00; "
-            f"it has type {column.type}"
+            f"column {name!r} ({key}) must hold dates or timestamps such as 2026-01-31 or 2026-01-31T14:05:00; {exc}"
         ) from exc
-
-
-def _time_part(column, part: str):
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    return getattr(pc, part)(column).cast(pa.float64())
 
 
 def _check_nulls(nulls: dict[str, int], rows: int, max_rate: float) -> None:
