@@ -285,7 +285,7 @@ def test_load_gate__no_gate_section(text):
     [
         pytest.param(
             "gate:\n  floor: {roc_auc: 0.8}\n",
-            f"{WHERE}: unknown key gate.floor; allowed keys here: floors, max_regression, noise_tolerance. "
+            f"{WHERE}: unknown key gate.floor; allowed keys here: floors, interval, max_regression, noise, noise_tolerance. "
             "Check the spelling.",
             id="unknown-key",
         ),

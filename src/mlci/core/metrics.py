@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 DIGITS = 4
+MISSING_SEGMENT = "(missing)"  # the segment of rows without a value (as text, pandas would say "nan")
 
 
 def scores(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
@@ -84,16 +85,23 @@ def confusion_counts(y: np.ndarray, p: np.ndarray, threshold: float, labels: dic
     ]
 
 
-def segment_scores(y, p, segments, threshold: float, min_rows: int, max_segments: int) -> dict[str, dict]:
-    """Scores for each of the `max_segments` largest segments with at least `min_rows` rows."""
+def segment_values(column):
+    """The segment of each row (a pandas Series in); rows without a value form the segment `MISSING_SEGMENT`."""
+    return column.astype(object).where(column.notna(), MISSING_SEGMENT).to_numpy()
+
+
+def largest_segments(segments, min_rows: int, max_segments: int) -> list[tuple[str, np.ndarray]]:
+    """The `max_segments` largest segments with at least `min_rows` rows, largest first: (value, row mask) each."""
     values, counts = np.unique(np.asarray(segments, dtype=object).astype(str), return_counts=True)
     order = sorted(zip(-counts, values, strict=True))[:max_segments]
-    segments = np.asarray(segments, dtype=object).astype(str)
+    text = np.asarray(segments, dtype=object).astype(str)
+    return [(str(value), text == value) for negative_count, value in order if -negative_count >= min_rows]
+
+
+def segment_scores(y, p, segments, threshold: float, min_rows: int, max_segments: int) -> dict[str, dict]:
+    """Scores for each of the `max_segments` largest segments with at least `min_rows` rows."""
     result = {}
-    for negative_count, value in order:
-        if -negative_count < min_rows:
-            continue
-        mask = segments == value
+    for value, mask in largest_segments(segments, min_rows, max_segments):
         ys, ps = y[mask], p[mask]
         entry = {"rows": int(mask.sum()), "positive_rate": _r(ys.mean())}
         if 0 < ys.sum() < len(ys):

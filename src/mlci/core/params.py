@@ -210,12 +210,28 @@ class EvaluateParams(Section):
 GateMetric = MetricName
 
 
+class IntervalParams(Section):
+    """The paired interval of each change, base and head models scored on the same rows (`mlci.core.paired`)."""
+
+    confidence: Fraction = 0.95
+    method: Literal["analytic", "bootstrap"] = "analytic"
+    resamples: Annotated[int, Field(ge=100, le=100_000)] = 1000  # bootstrap only
+    seed: Seed = 42  # bootstrap only
+
+
 class GateParams(Section):
-    """The quality gate: absolute floors (or ceilings, for loss metrics) and the allowed regression vs the base."""
+    """The quality gate: absolute floors (or ceilings, for loss metrics) and the allowed regression vs the base.
+
+    `noise` says which changes are too small to be real: `interval`, a change whose paired interval contains 0;
+    `tolerance`, a change no larger than `noise_tolerance`. Without a same-rows comparison (no base model to score),
+    the tolerance applies whatever `noise` says.
+    """
 
     floors: dict[GateMetric, float] = {}
     max_regression: dict[GateMetric, Annotated[float, Field(ge=0)]] = {}
+    noise: Literal["interval", "tolerance"] = "interval"
     noise_tolerance: Annotated[float, Field(ge=0)] = 0.002
+    interval: IntervalParams = IntervalParams()
 
 
 # Sections read outside the pipeline: the release (`deploy`), the prediction service (`serve`) and the drift check

@@ -23,6 +23,7 @@ from mlci.core.metrics import (
     roc_points,
     scores,
     segment_scores,
+    segment_values,
 )
 from mlci.core.model import SMALL_PREDICT_THREADS, load_model, set_openmp_wait_policy
 from mlci.core.params import EvaluateParams, load_params
@@ -31,7 +32,6 @@ from mlci.core.schema import SCHEMA_FILE, Schema
 TEST = paths.TEST_SPLIT
 MODEL = paths.MODEL
 OUT = paths.EVAL
-MISSING_SEGMENT = "(missing)"  # the segment of rows without a value (as text, pandas would say "nan")
 
 
 def evaluate(model, X, y, segments, params: EvaluateParams, schema: Schema) -> dict[str, object]:
@@ -80,11 +80,6 @@ def importance(model, X, y, params: EvaluateParams) -> list[dict]:
         for name, mean, std in zip(X.columns, result.importances_mean, result.importances_std, strict=True)
     ]
     return sorted(found, key=lambda item: (-item["importance"], item["feature"]))
-
-
-def segment_values(column):
-    """The segment of each row; rows without a value form a segment of their own, named `MISSING_SEGMENT`."""
-    return column.astype(object).where(column.notna(), MISSING_SEGMENT).to_numpy()
 
 
 def main() -> int:
