@@ -19,7 +19,7 @@ PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location -
 
 .PHONY: help setup setup-dev repro test test-fast lint lint-workflows lock lock-check report gate bench clean
 .PHONY: package release models promote verify-package audit secrets
-.PHONY: new-batch drift intake monitor bench-drift
+.PHONY: new-batch drift intake monitor bench-drift bench-gate
 .PHONY: serve bench-serve lint-docker
 .PHONY: setup-scale
 BASE ?=
@@ -133,6 +133,9 @@ verify-package: setup  ## check a release package's checksums (PACKAGE=dist/<mod
 
 bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="... 10000000" for more; ENGINE=dask_lightgbm)
 	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS)) $(if $(ENGINE),--engine $(ENGINE))
+
+bench-gate: setup-dev  ## what the same-rows comparison adds to the gate and the report (ROWS="50000 5000000")
+	python benchmarks/bench_gate.py $(if $(ROWS),--rows $(ROWS))
 
 # Monitoring and continuous training (docs/monitor-and-retrain.md). `make drift` exits 1 on drift or decay, 2 on bad input.
 SEASON ?= holiday

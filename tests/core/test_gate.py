@@ -257,12 +257,20 @@ def pull_request(root: Path, params: GateParams, metrics: dict[str, float]) -> s
     return git(root, "rev-parse", "main").strip()
 
 
+# These repositories hold metrics only: no model to score, so the gate compares the committed numbers and says why.
+COMMITTED = (
+    "(compared with the base's committed metrics, measured on its own test rows: the workspace has no "
+    "data/validated/schema.json, data/split/test.parquet, models/model.skops to score (run `dvc repro` first))\n"
+)
+
+
 def test_main__fails_with_reasons_and_exit_1(project, capsys):
     assert gate.main([]) == 1  # default base: merge-base of HEAD and main
 
     out = capsys.readouterr().out
-    assert (
-        out == "gate failed:\n  - roc_auc fell by 0.0137 vs base (0.8875 -> 0.8738); gate.max_regression allows 0.01\n"
+    assert out == (
+        "gate failed:\n  - roc_auc fell by 0.0137 vs base (0.8875 -> 0.8738); gate.max_regression allows 0.01\n"
+        + COMMITTED
     )
 
 
@@ -293,7 +301,8 @@ def test_main__loosened_gate_fails_by_the_base_thresholds(project, capsys):
     assert capsys.readouterr().out == (
         "gate failed:\n"
         "  - roc_auc fell by 0.0137 vs base (0.8875 -> 0.8738); gate.max_regression allows 0.01\n"
-        f"(thresholds from params.yaml at base {base[:12]}; the head changes the gate (gate.floors.roc_auc 0.8 -> 0.5, "
+        + COMMITTED
+        + f"(thresholds from params.yaml at base {base[:12]}; the head changes the gate (gate.floors.roc_auc 0.8 -> 0.5, "
         "gate.max_regression.roc_auc 0.01 -> 0.5): the new thresholds apply after merge)\n"
     )
 
@@ -358,7 +367,7 @@ BASE_FIX = "; the gate takes its thresholds from the base revision, so fix `gate
     [
         pytest.param(
             "gate:\n  floor: {roc_auc: 0.8}\n",
-            ": unknown key gate.floor; allowed keys here: floors, max_regression, noise_tolerance. Check the spelling",
+            ": unknown key gate.floor; allowed keys here: floors, interval, max_regression, noise, noise_tolerance. Check the spelling",
             id="unknown-key",
         ),
         pytest.param(

@@ -159,6 +159,8 @@ def test_challenge__to_json_holds_the_whole_result(models: dict, test_rows: pd.D
 
     data = challenge(models["good"], 0.5, test_rows, test_rows["y"].to_numpy(), GATE, FEATURES, champion).to_json()
 
-    assert set(data) == {"passed", "verdict", "rows", "challenger", "champion", "champion_version", "note", "reasons"}
+    assert set(data) == {
+        "passed", "verdict", "rows", "challenger", "champion", "champion_version", "note", "reasons", "comparison",
+    }  # fmt: skip
     assert data["passed"] is True and data["reasons"] == [] and data["rows"] == 200
     assert data["champion_version"] == "1.0.0" and data["note"] is None

@@ -1,14 +1,17 @@
 """The quality gate: may this model replace the base branch's?
 
-Reads the `gate` params at the base revision, the workspace's `reports/eval/metrics.json` and the same file at the
-base (all git-tracked, so no DVC remote is needed). Writes nothing. `python -m mlci.core.gate [--base REV]` prints one
-line and exits 0 when the gate passes, prints the reasons and exits 1 when it fails, and exits 2 on a user error (an
-unknown revision, no metrics yet, a malformed `gate` at the base).
+`python -m mlci.core.gate [--base REV]` scores the base revision's model and the workspace's on the workspace's test
+rows (`core.samerows`), then judges. It prints the verdict and how it compared, exits 0 when the gate passes, prints
+the reasons and exits 1 when it fails, and exits 2 on a user error (an unknown revision, no metrics yet, a malformed
+`gate` at the base). It writes nothing.
 
 `check` is the one implementation: the PR report, this command and the deploy path all call it. Three rules:
-- floors: a minimum for higher-is-better metrics, a maximum for lower-is-better ones (`log_loss`, `brier`);
-- max regression: how much worse than the base a metric may get (direction-aware), checked only when a base exists;
-- a change no larger than `noise_tolerance` is noise, never a regression.
+- floors: a minimum for higher-is-better metrics, a maximum for lower-is-better ones (`log_loss`, `brier`), on the
+  head's own metrics (`reports/eval/metrics.json`, its whole test split);
+- max regression: how much worse than the base a metric may get (direction-aware). With a same-rows comparison, the
+  base is the base model on the head's rows; without one, the base's committed metrics (and the report says so);
+- noise is never a regression: with `gate.noise: interval` (the default) a change whose paired interval contains 0,
+  otherwise (or without a same-rows comparison) a change no larger than `gate.noise_tolerance`.
 
 The thresholds come from the base revision's `params.yaml`, so a pull request cannot loosen the gate that judges it;
 a change to `gate` is reported and applies after merge. Only a base without a `gate` section (or without params.yaml,
@@ -23,13 +26,18 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError, ParamsError
 from mlci.core.metric_names import HIGHER_IS_BETTER
+from mlci.core.model import set_openmp_wait_policy
 from mlci.core.params import GateParams, load_gate, load_params
 from mlci.core.revisions import read_at, read_json_at, resolve_base
+
+if TYPE_CHECKING:
+    from mlci.core.paired import Interval
+    from mlci.core.samerows import Comparison, SameRows
 
 METRICS = paths.METRICS
 EXIT_FAILED = 1
@@ -40,7 +48,10 @@ _DIGITS = 9
 
 @dataclass(frozen=True)
 class Check:
-    """One rule applied to one metric. `value` is the head value (floor) or how much worse it got (regression)."""
+    """One rule applied to one metric. `value` is the head value (floor) or how much worse it got (regression).
+
+    A regression check on the same rows also carries the interval of the change (head - base) it was judged by.
+    """
 
     metric: str
     kind: Literal["floor", "regression"]
@@ -48,6 +59,7 @@ class Check:
     value: float | None
     limit: float
     message: str
+    interval: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,7 @@ class Thresholds:
     source: Literal["base", "head"]
     base_sha: str
     missing: Literal["params.yaml", "gate"] | None = None
-    changes: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    changes: dict[str, tuple[float | str | None, float | str | None]] = field(default_factory=dict)
 
     @property
     def notable(self) -> bool:
@@ -102,6 +114,7 @@ class GateResult:
     checks: list[Check] = field(default_factory=list)
     has_baseline: bool = True
     thresholds: Thresholds | None = None  # set by `judge`; None when `check` is called directly
+    comparison: Comparison | None = None  # set by `judge`: how the base was compared, same rows or committed
 
     def summary(self) -> str:
         """One line: the verdict and why."""
@@ -117,14 +130,25 @@ class GateResult:
         return "gate passed: " + ("; ".join(parts) if parts else "no rules configured in params.yaml `gate`")
 
 
-def check(head: dict[str, float], base: dict[str, float] | None, params: GateParams) -> GateResult:
-    """Apply the gate to `head` metrics, comparing with `base` (None: the base has no metrics yet). Pure."""
+def check(
+    head: dict[str, float], base: dict[str, float] | None, params: GateParams, same_rows: SameRows | None = None
+) -> GateResult:
+    """Apply the gate to `head` metrics, comparing with `base` (None: the base has no metrics yet). Pure.
+
+    With `same_rows`, regressions are judged on it instead: both models' metrics on the same rows and the interval of
+    each change; the floors still apply to `head`, the head's metrics on its whole test split.
+    """
     checks = [_floor(name, head.get(name), limit) for name, limit in params.floors.items()]
-    if base is not None:
+    if same_rows is not None:
+        for name, allowed in params.max_regression.items():
+            change = same_rows.metrics.get(name)
+            checks.append(_paired_regression(name, change, allowed, params, same_rows.rows))
+    elif base is not None:
         for name, allowed in params.max_regression.items():
             checks.append(_regression(name, head.get(name), base.get(name), allowed, params.noise_tolerance))
     reasons = [c.message for c in checks if not c.passed]
-    return GateResult(passed=not reasons, reasons=reasons, checks=checks, has_baseline=base is not None)
+    has_baseline = base is not None or same_rows is not None
+    return GateResult(passed=not reasons, reasons=reasons, checks=checks, has_baseline=has_baseline)
 
 
 def pick_thresholds(base: GateParams | None, head: GateParams, base_sha: str, base_has_params: bool) -> Thresholds:
@@ -152,17 +176,25 @@ def read_thresholds(base_sha: str, head: GateParams) -> Thresholds:
     return pick_thresholds(base, head, base_sha, base_has_params=text is not None)
 
 
-def judge(head: dict[str, float], base: dict[str, float] | None, thresholds: Thresholds) -> GateResult:
-    """`check` with the thresholds `read_thresholds` picked, recorded in the result. Pure."""
-    return replace(check(head, base, thresholds.params), thresholds=thresholds)
+def judge(
+    head: dict[str, float], base: dict[str, float] | None, thresholds: Thresholds, comparison: Comparison | None = None
+) -> GateResult:
+    """`check` with the thresholds `read_thresholds` picked, and the comparison, recorded in the result. Pure.
+
+    `comparison` is what `core.samerows.same_rows` found: the same rows (judged on them), or the committed metrics
+    and why (judged on `base`).
+    """
+    same = comparison if comparison is not None and comparison.kind == "same_rows" else None
+    result = check(head, base, thresholds.params, same_rows=same)  # type: ignore[arg-type]
+    return replace(result, thresholds=thresholds, comparison=comparison)
 
 
-def _flat(params: GateParams) -> dict[str, float]:
+def _flat(params: GateParams) -> dict[str, float | str]:
     """`gate` as {"gate.floors.roc_auc": 0.8, ..., "gate.noise_tolerance": 0.002}, defaults included.
 
     Comparing effective values, not text, means an omitted key that keeps its default is no change.
     """
-    flat: dict[str, float] = {}
+    flat: dict[str, float | str] = {}
     for key, value in params.model_dump().items():
         if isinstance(value, dict):
             flat.update({f"gate.{key}.{name}": limit for name, limit in value.items()})
@@ -171,8 +203,10 @@ def _flat(params: GateParams) -> dict[str, float]:
     return flat
 
 
-def _text(value: float | None) -> str:
-    return "none" if value is None else f"{value:g}"
+def _text(value: float | str | None) -> str:
+    if value is None:
+        return "none"
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def _floor(name: str, value: float | None, limit: float) -> Check:
@@ -209,15 +243,47 @@ def _missing(name: str, kind: Literal["floor", "regression"], limit: float) -> C
     return Check(name, kind, False, None, limit, message)
 
 
+def _paired_regression(name: str, change: Any, allowed: float, params: GateParams, rows: int) -> Check:
+    """A regression judged on the same rows: noise by the interval (or the tolerance), then the allowed loss."""
+    if change is None:
+        return Check(name, "regression", True, None, allowed, f"{name}: not comparable on these rows (one class only)")
+    delta = round(change.head - change.base, _DIGITS)
+    higher = HIGHER_IS_BETTER[name]
+    worse = -delta if higher else delta
+    interval: Interval | None = change.interval
+    span = (interval.low, interval.high) if interval else None
+    shown = f"{delta:+.4f} [{interval.low:+.4f}, {interval.high:+.4f}]" if interval else f"{delta:+.4f}"
+    where = f"vs base on the same {rows:,} rows"
+    if params.noise == "interval" and interval is not None:
+        noise = interval.contains_zero
+        why = "the interval contains 0: noise"
+    else:
+        noise = abs(delta) <= params.noise_tolerance
+        why = f"within ±{params.noise_tolerance:g}: noise"
+    if noise:
+        return Check(name, "regression", True, worse, allowed, f"{name} {shown} {where} ({why})", span)
+    if worse <= 0:
+        return Check(name, "regression", True, worse, allowed, f"{name} {shown} {where} (improved)", span)
+    verb = "fell" if higher else "rose"
+    ok = worse <= allowed
+    message = (
+        f"{name} {verb} by {worse:.4f} {where} ({change.base:.4f} -> {change.head:.4f}, change {shown}); "
+        f"gate.max_regression allows {allowed:g}"
+    )
+    return Check(name, "regression", ok, worse, allowed, message, span)
+
+
 def to_json(result: GateResult) -> dict:
     """The verdict as plain data, for `gate.json` beside the report."""
-    data = {
+    data: dict[str, Any] = {
         "passed": result.passed,
         "reasons": result.reasons,
         "checks": [asdict(c) for c in result.checks],
         "has_baseline": result.has_baseline,
         "summary": result.summary(),
     }
+    if result.comparison is not None:
+        data["comparison"] = result.comparison.to_json()
     return data | ({"thresholds": result.thresholds.to_json()} if result.thresholds else {})
 
 
@@ -238,27 +304,34 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     outcome: list[GateResult] = []
+    set_openmp_wait_policy()  # before scikit-learn loads, for scoring the two models
 
     def run() -> None:
-        gate = load_params().gate
+        from mlci.core.samerows import same_rows
+
+        params = load_params()
         head = read_metrics()
         base_sha = resolve_base(args.base)
-        thresholds = read_thresholds(base_sha, gate)
-        outcome.append(judge(head, read_json_at(base_sha, METRICS), thresholds))
+        thresholds = read_thresholds(base_sha, params.gate)
+        base = read_json_at(base_sha, METRICS)
+        comparison = same_rows(base_sha, thresholds.params, params.evaluate) if base is not None else None
+        outcome.append(judge(head, base, thresholds, comparison))
 
     code = cli.run(run, "gate")
     if code:
         return code
     result = outcome[0]
     thresholds = result.thresholds
-    note = thresholds.describe() if thresholds and thresholds.notable else None
+    notes = [thresholds.describe()] if thresholds and thresholds.notable else []
+    if result.comparison is not None:
+        notes.insert(0, result.comparison.describe())
     if result.passed:
-        print(result.summary() + (f"; {note}" if note else ""))
+        print(result.summary() + "".join(f"; {note}" for note in notes))
         return 0
     print("gate failed:")
     for reason in result.reasons:
         print(f"  - {reason}")
-    if note:
+    for note in notes:
         print(f"({note})")
     sys.stdout.flush()
     return EXIT_FAILED

@@ -15,6 +15,7 @@ from mlci.core.errors import ReleaseError
 from mlci.core.frames import read_split
 from mlci.core.input_schema import field_types, input_json_schema
 from mlci.core.io import read_parquet, write_json
+from mlci.core.metrics import segment_values
 from mlci.core.model import load_model, set_openmp_wait_policy
 from mlci.core.params import load_params
 from mlci.core.release import Release, find_package, load_release
@@ -78,6 +79,7 @@ def build(settings: DeployParams, champion_path: str | None) -> Built:
         params.gate,
         schema.features,
         champion(settings, champion_path),
+        segment_values(test[schema.segment_column]) if schema.segment_column in test else None,
     )
     write_json(CHALLENGE_REPORT, result.to_json())
     if not result.passed:

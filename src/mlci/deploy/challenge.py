@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from mlci.core.gate import GateResult, check
 from mlci.core.metrics import scores
 from mlci.core.params import GateParams
 from mlci.core.release import Release
+from mlci.core.samerows import SameRows, compare
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class Challenge:
     rows: int
     note: str | None  # why only the floors applied, when they did
     gate: GateResult
+    same_rows: SameRows | None = None  # both models on the test rows, with the interval of each change
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +43,7 @@ class Challenge:
             "champion_version": self.champion_version,
             "note": self.note,
             "reasons": self.gate.reasons,
+            "comparison": self.same_rows.to_json() if self.same_rows else None,
         }
 
 
@@ -50,10 +55,15 @@ def challenge(
     gate: GateParams,
     features: list[str],
     champion: Release | None,
+    segments: Any | None = None,
 ) -> Challenge:
-    """Score `challenger` (at `threshold`) and `champion` on the same rows of `test` (a DataFrame) and judge. Pure."""
-    new = scores(y, challenger.predict_proba(test[features])[:, 1], threshold)
-    old, note = None, None
+    """Score `challenger` (at `threshold`) and `champion` on the same rows of `test` (a DataFrame) and judge. Pure.
+
+    `segments` (one value per row) adds the per-segment comparison.
+    """
+    p_new = challenger.predict_proba(test[features])[:, 1]
+    new = scores(y, p_new, threshold)
+    old, note, same = None, None, None
     if champion is None:
         note = "no production model yet: only the floors apply"
     else:
@@ -64,8 +74,10 @@ def challenge(
                 f"({', '.join(missing)}): only the floors apply"
             )
         else:
-            old = scores(y, champion.model.predict_proba(test[champion.features])[:, 1], champion.threshold)
-    result = check(new, old, gate)
+            p_old = champion.model.predict_proba(test[champion.features])[:, 1]
+            same = compare(np.asarray(y), p_new, p_old, (threshold, champion.threshold), gate, segments)
+            old = same.base
+    result = check(new, old, gate, same_rows=same)
     if old is not None:
         verdict = f"{result.summary()} (against production v{champion.version} on the same {len(y)} rows)"
     elif result.passed:  # the gate's own wording speaks of a base branch; here the missing baseline is production
@@ -73,4 +85,5 @@ def challenge(
         verdict = f"gate passed: floors met ({floors or 'none configured'}) on {len(y)} test rows; {note}"
     else:
         verdict = f"{result.summary()} (on {len(y)} test rows; {note})"
-    return Challenge(result.passed, verdict, new, old, champion.version if champion else None, len(y), note, result)
+    version = champion.version if champion else None
+    return Challenge(result.passed, verdict, new, old, version, len(y), note, result, same)

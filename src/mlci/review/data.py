@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlci.core.gate import GateResult
+from mlci.core.samerows import Comparison
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,24 @@ class Outputs:
 
 
 @dataclass(frozen=True)
+class SplitChange:
+    """Whether the base and the head tested on the same rows: their test splits' sizes, and what changed them.
+
+    None where it is unknown (the base's test split is in neither the DVC cache nor a remote, or no `dvc.lock`).
+    """
+
+    base_rows: int | None = None
+    head_rows: int | None = None
+    same: bool | None = None  # the two test splits are the same file (same hash in both dvc.lock files)
+    params: list[str] = field(default_factory=list)  # the `split.*` params that changed
+    data_changed: bool | None = None  # the data the split reads changed
+
+    @property
+    def differs(self) -> bool:
+        return self.same is not True
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows. `base` is None when the base revision has no metrics yet (a first PR)."""
 
@@ -62,3 +81,5 @@ class ReportData:
     head_dirty: bool = False
     duration: float | None = None
     run_url: str | None = None
+    comparison: Comparison | None = None  # the same-rows comparison, or why the committed metrics were compared
+    split: SplitChange | None = None

@@ -11,13 +11,16 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlci.core.markdown import code, escape, row
+from mlci.core.markdown import table as _table
 from mlci.core.metric_names import HIGHER_IS_BETTER, SEGMENT_METRICS
 from mlci.review import charts
 from mlci.review.comment import COMMENT_LIMIT, MARKER
 
 if TYPE_CHECKING:
     from mlci.core.gate import GateResult
-    from mlci.review.data import Change, LockStatus, ReportData
+    from mlci.core.samerows import MetricChange, SameRows
+    from mlci.review.data import Change, LockStatus, ReportData, SplitChange
 
 MAX_CHARS = COMMENT_LIMIT - 1_536  # room for what a poster adds (CML appends a watermark)
 FIX_COMMAND = "dvc repro && git add dvc.lock reports && git commit"
@@ -86,13 +89,15 @@ def _join(parts: list[Section]) -> str:
 
 def sections(data: ReportData) -> list[Section]:
     curves = charts.curves_markdown(data.base, data.head, data.base_sha[:7], data.head_sha[:7])
+    same = _same(data)
     found = [
         _header(data),
+        _same_rows(same, data.gate) if same else None,
         _metrics(data),
         _lock(data.lock),
         _params(data.params),
         _profile(data),
-        _segments(data),
+        _same_rows_segments(same) if same else _segments(data),
         Section(curves, priority=30) if curves else None,
         _confusion(data),
         _features(data),
@@ -132,8 +137,33 @@ def thresholds_note(gate: GateResult) -> list[str]:
     ]
 
 
-def _limit(value: float | None) -> str:
-    return "–" if value is None else f"{value:g}"
+def comparison_note(data: ReportData) -> list[str]:
+    """Beside the verdict, on which rows the base was compared: the same rows, or the committed numbers and why."""
+    comparison = data.comparison
+    if comparison is None:
+        return []
+    if comparison.kind == "same_rows":
+        same: SameRows = comparison  # type: ignore[assignment]
+        text = (
+            f"Judged on the same rows: the base's model and this head's scored the head's {same.rows:,} test rows, "
+            "each at its own threshold"
+        )
+        if same.excluded:
+            text += f" ({same.excluded:,} rows the base model trained on were left out)"
+        elif same.exclusion_note:
+            text += f"; rows the base model trained on could not be left out: {escape(same.exclusion_note)}"
+        return ["", text + "."]
+    return [
+        "",
+        "**Compared with the base's committed metrics**, measured on its own test rows, because "
+        f"{escape(comparison.reason)}.",
+    ]
+
+
+def _limit(value: float | str | None) -> str:
+    if value is None:
+        return "–"
+    return code(value) if isinstance(value, str) else f"{value:g}"
 
 
 def _header(data: ReportData) -> Section:
@@ -143,6 +173,7 @@ def _header(data: ReportData) -> Section:
         "## Model report",
         "",
         verdict(data.gate),
+        *comparison_note(data),
         *thresholds_note(data.gate),
         "",
         f"Head {head} compared with base `{data.base_sha[:7]}`.",
@@ -170,23 +201,100 @@ def judge(name: str, change: Change, noise: float) -> str:
     return "improved" if (delta > 0) == HIGHER_IS_BETTER[name] else "regressed"
 
 
+def _same(data: ReportData) -> SameRows | None:
+    comparison = data.comparison
+    return comparison if comparison is not None and comparison.kind == "same_rows" else None  # type: ignore[return-value]
+
+
+def paired_status(name: str, change: MetricChange) -> str:
+    """How a metric moved on the same rows: noise when its interval contains 0, else improved or regressed."""
+    interval = change.interval
+    if interval is None:
+        return "–"
+    if interval.contains_zero:
+        return "noise"
+    return "improved" if (interval.delta > 0) == HIGHER_IS_BETTER[name] else "regressed"
+
+
+def _interval(change: MetricChange) -> str:
+    interval = change.interval
+    return "–" if interval is None else f"[{interval.low:+.4f}, {interval.high:+.4f}]"
+
+
+def _same_rows(same: SameRows, gate: GateResult) -> Section:
+    limits = _gate_limits(gate)
+    rows = []
+    for name in [m for m in HIGHER_IS_BETTER if m in same.metrics]:
+        change = same.metrics[name]
+        arrow = " ↑" if HIGHER_IS_BETTER[name] else " ↓"
+        status = paired_status(name, change)
+        status = f"**{status}**" if status == "regressed" else status
+        delta = f"{round(change.head - change.base, 9):+.4f}"
+        cells = [f"{name}{arrow}", _num(change.base), _num(change.head), delta, _interval(change), status]
+        rows.append(row([*cells, limits.get(name, "")]))
+    method = {"analytic": "DeLong for ROC AUC, the delta method for the others", "bootstrap": "paired bootstrap"}
+    head_threshold, base_threshold = same.thresholds
+    thresholds = (
+        f"both at threshold {head_threshold:g}"
+        if head_threshold == base_threshold
+        else f"base at threshold {base_threshold:g}, head at {head_threshold:g}"
+    )
+    intro = (
+        f"The base's model and the head's, scored on the same {same.rows:,} rows of the head's test split "
+        f"({thresholds}). Change is head − base, with its {same.confidence:.0%} paired interval "
+        f"({method.get(same.method, same.method)}); a change whose interval contains 0 is noise. "
+        "↑ higher is better, ↓ lower is better."
+    )
+    header = _table(["metric", "base model", "head model", "change", "interval", "", "gate"], "lrrrrll")
+    return Section(["### Metrics on the same rows", "", intro, "", *header], rows, priority=92, unit="metrics")
+
+
 def _metrics(data: ReportData) -> Section:
     names = [m for m in HIGHER_IS_BETTER if m in data.metrics] + sorted(set(data.metrics) - set(HIGHER_IS_BETTER))
-    limits = _gate_limits(data.gate)
+    same = _same(data)
+    limits = {} if same else _gate_limits(data.gate)
     rows = []
     for name in names:
         change = data.metrics[name]
         arrow = {True: " ↑", False: " ↓"}.get(HIGHER_IS_BETTER.get(name), "")
         status = judge(name, change, data.noise_tolerance)
-        status = f"**{status}**" if status == "regressed" else status
-        cells = [f"{name}{arrow}", _num(change.old), _num(change.new), _delta(change.old, change.new), status]
-        rows.append(row([*cells, limits.get(name, "")]))
+        status = f"**{status}**" if status == "regressed" and not same else status
+        cells = [f"{name}{arrow}", _num(change.old), _num(change.new), _delta(change.old, change.new)]
+        rows.append(row([*cells, *([] if same else [status, limits.get(name, "")])]))
+    if same:
+        lines = ["### Committed metrics", "", _context(data.split), ""]
+        return Section([*lines, *_table(["metric", "base", "head", "change"], "lrrr")], rows, 85, "metrics")
     intro = (
         f"↑ higher is better, ↓ lower is better. Changes within ±{data.noise_tolerance:g} (`gate.noise_tolerance`) "
         "are noise."
     )
     lines = ["### Metrics", "", intro, "", *_table(["metric", "base", "head", "change", "", "gate"], "lrrrll")]
     return Section(lines, rows, priority=90, unit="metrics")
+
+
+def _context(split: SplitChange | None) -> str:
+    """What the committed numbers are: each revision's own test split, and whether those are the same rows."""
+    if split is not None and split.same:
+        return "As `evaluate` wrote them: the base and the head tested on the same test split."
+    sizes = ""
+    if split is not None and (split.base_rows or split.head_rows):
+        sizes = f" (base {_count(split.base_rows)} test rows, head {_count(split.head_rows)})"
+    why = []
+    if split is not None and split.params:
+        why.append("the split's params changed (" + ", ".join(code(key) for key in split.params) + ")")
+    if split is not None and split.data_changed:
+        why.append("the data it splits changed")
+    if split is not None and split.same is False and not why:
+        why.append("the split itself did not change, so the split code or its inputs did")
+    reason = f": {'; '.join(why)}" if why else ""
+    return (
+        f"As `evaluate` wrote them, each on its own test split{sizes}: **measured on other rows**{reason}. Context "
+        "only; the verdict uses the same-rows comparison above."
+    )
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
 
 
 def _gate_limits(gate: GateResult) -> dict[str, str]:
@@ -217,7 +325,7 @@ def _lock(lock: LockStatus) -> Section:
 def _params(params: dict[str, Change]) -> Section:
     if not params:
         return Section(["### Params", "", "No param changed."], priority=70)
-    rows = [row([f"`{escape(key)}`", _value(c.old), _value(c.new)]) for key, c in sorted(params.items())]
+    rows = [row([code(key), _value(c.old), _value(c.new)]) for key, c in sorted(params.items())]
     return Section(["### Params changed", "", *_table(["param", "base", "head"], "lll")], rows, 70, "params")
 
 
@@ -247,7 +355,7 @@ def _worst_nulls(profile: dict) -> str:
     if not rates:
         return "–"
     column = max(sorted(rates), key=lambda name: rates[name])
-    return f"{rates[column]:.2%} (`{escape(column)}`)"
+    return f"{rates[column]:.2%} ({code(column)})"
 
 
 def _segments(data: ReportData) -> Section | None:
@@ -270,6 +378,29 @@ def _segments(data: ReportData) -> Section | None:
     intro = "Head value (change vs base). **Bold**: worse than the base by more than the noise tolerance."
     header = _table(["segment", "rows", "positive rate", *shown], "l" + "r" * (2 + len(shown)))
     return Section(["### Segments", "", intro, "", *header], rows, priority=50, unit="segments")
+
+
+def _same_rows_segments(same: SameRows) -> Section | None:
+    if not same.segments:
+        return None
+    shown = [m for m in SEGMENT_METRICS if any(m in s.metrics for s in same.segments.values())]
+    rows = []
+    for value, segment in same.segments.items():
+        cells = [escape(value), f"{segment.rows:,}", f"{segment.positives / segment.rows:.2%}"]
+        for name in shown:
+            change = segment.metrics.get(name)
+            if change is None:
+                cells.append("–")
+                continue
+            text = f"{change.head:.4f} ({round(change.head - change.base, 9):+.4f} {_interval(change)})"
+            cells.append(f"**{text}**" if paired_status(name, change) == "regressed" else text)
+        rows.append(row(cells))
+    intro = (
+        "Both models on each segment's rows: the head model's value (change vs the base model, with its interval). "
+        "**Bold**: worse than the base model beyond noise."
+    )
+    header = _table(["segment", "rows", "positive rate", *shown], "l" + "r" * (2 + len(shown)))
+    return Section(["### Segments on the same rows", "", intro, "", *header], rows, priority=50, unit="segments")
 
 
 def _cell(change: Change | None, name: str, noise: float, has_base: bool) -> str:
@@ -304,7 +435,7 @@ def _features(data: ReportData) -> Section | None:
         return None
     old = {f["feature"]: f["importance"] for f in (data.base.importance if data.base else [])}
     top = data.head.importance[:TOP_FEATURES]
-    rows = [row([f"`{escape(f['feature'])}`", _num(old.get(f["feature"])), _num(f["importance"])]) for f in top]
+    rows = [row([code(f["feature"]), _num(old.get(f["feature"])), _num(f["importance"])]) for f in top]
     lines = ["### Top features", "", "Permutation importance (drop in ROC AUC).", ""]
     return Section([*lines, *_table(["feature", "base", "head"], "lrr")], rows, priority=20, unit="features")
 
@@ -351,18 +482,4 @@ def _pp(old: float | None, new: float | None) -> str:
 
 
 def _value(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return f"`{escape(text)}`" if text else '`""`'
-
-
-def escape(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _table(header: list[str], align: str) -> list[str]:
-    return [row(header), "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
+    return code(value if isinstance(value, str) else json.dumps(value))

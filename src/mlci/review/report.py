@@ -26,12 +26,14 @@ from typing import Any
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.gate import METRICS, judge, read_metrics, read_thresholds, to_json
+from mlci.core.model import set_openmp_wait_policy
 from mlci.core.params import load_params
 from mlci.core.revisions import dvc_json, head, read_at, read_json_at, resolve_base
-from mlci.review.data import Change, LockStatus, Outputs, ReportData
+from mlci.core.samerows import same_rows
+from mlci.review.data import Change, LockStatus, Outputs, ReportData, SplitChange
 from mlci.review.render import FULL_REPORT, MARKER, fit, render
 
-__all__ = ["MARKER", "Change", "LockStatus", "Outputs", "ReportData", "gather", "write"]
+__all__ = ["MARKER", "Change", "LockStatus", "Outputs", "ReportData", "SplitChange", "gather", "write"]
 
 SEGMENTS = paths.SEGMENTS
 PROFILE = paths.PROFILE
@@ -50,14 +52,18 @@ def gather(base: str | None = None, duration: float | None = None, run_url: str 
     has_base = read_at(base_sha, METRICS) is not None
     head_metrics = {name: c.new for name, c in metrics.items() if c.new is not None}
     base_metrics = {name: c.old for name, c in metrics.items() if c.old is not None} if has_base else None
+    comparison = same_rows(base_sha, thresholds.params, params.evaluate) if has_base else None
+    changed = changed_params(dvc_json("params", "diff", base_sha))
     return ReportData(
         metrics=metrics,
         segments=segments,
-        params=changed_params(dvc_json("params", "diff", base_sha)),
+        params=changed,
         head=read_outputs(_read_workspace),
         base=read_outputs(partial(read_json_at, base_sha)) if has_base else None,
-        gate=judge(head_metrics, base_metrics, thresholds),
+        gate=judge(head_metrics, base_metrics, thresholds, comparison),
         lock=lock_status(),
+        comparison=comparison,
+        split=split_change(base_sha, changed) if has_base else None,
         noise_tolerance=thresholds.params.noise_tolerance,
         base_sha=base_sha,
         head_sha=head_sha,
@@ -111,6 +117,43 @@ def _read_workspace(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} is not valid JSON ({exc.msg}); run `dvc repro` to write it again") from None
+
+
+def split_change(base_sha: str, params: dict[str, Change]) -> SplitChange:
+    """How the base's test split compares with the head's: sizes, same file or not, and what changed it."""
+    from mlci.core.baseline import locked_outputs
+
+    base_lock, head_lock = read_at(base_sha, LOCK), LOCK.read_text(encoding="utf-8") if LOCK.is_file() else None
+    base_out = locked_outputs(base_lock or "")
+    head_out = locked_outputs(head_lock or "")
+    test = str(paths.TEST_SPLIT)
+    same = base_out[test] == head_out[test] if test in base_out and test in head_out else None
+    data = str(paths.VALIDATED)
+    data_changed = base_out[data] != head_out[data] if data in base_out and data in head_out else None
+    return SplitChange(
+        base_rows=_parquet_rows(base_out.get(test)),
+        head_rows=_parquet_rows(head_out.get(test)),
+        same=same,
+        params=sorted(key for key in params if key.startswith("split.")),
+        data_changed=data_changed,
+    )
+
+
+def _parquet_rows(md5: str | None) -> int | None:
+    """The row count of the Parquet file the DVC cache holds under `md5` (its footer only), or None."""
+    if md5 is None:
+        return None
+    from mlci.core.baseline import cache_dir
+
+    path = cache_dir() / "files" / "md5" / md5[:2] / md5[2:]
+    if not path.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (OSError, ValueError):
+        return None
 
 
 def lock_status(lock: Path = LOCK) -> LockStatus:
@@ -174,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-png", action="store_true", help="skip the PNG plots")
     args = parser.parse_args(argv)
+
+    set_openmp_wait_policy()  # before scikit-learn loads, for scoring the two models
 
     def run() -> None:
         data = gather(args.base, duration=args.duration, run_url=args.run_url)
