@@ -302,8 +302,9 @@ def test_main__loosened_gate_fails_by_the_base_thresholds(project, capsys):
         "gate failed:\n"
         "  - roc_auc fell by 0.0137 vs base (0.8875 -> 0.8738); gate.max_regression allows 0.01\n"
         + COMMITTED
-        + f"(thresholds from params.yaml at base {base[:12]}; the head changes the gate (gate.floors.roc_auc 0.8 -> 0.5, "
-        "gate.max_regression.roc_auc 0.01 -> 0.5): the new thresholds apply after merge)\n"
+        + f"(thresholds from params.yaml at base {base[:12]}; the head changes the gate "
+        "(gate.floors.roc_auc 0.8 -> 0.5, gate.max_regression.roc_auc 0.01 -> 0.5): "
+        "the new thresholds apply after merge)\n"
     )
 
 
@@ -367,7 +368,8 @@ BASE_FIX = "; the gate takes its thresholds from the base revision, so fix `gate
     [
         pytest.param(
             "gate:\n  floor: {roc_auc: 0.8}\n",
-            ": unknown key gate.floor; allowed keys here: floors, interval, max_regression, noise, noise_tolerance. Check the spelling",
+            ": unknown key gate.floor; allowed keys here: floors, interval, max_regression, noise, noise_tolerance. "
+            "Check the spelling",
             id="unknown-key",
         ),
         pytest.param(

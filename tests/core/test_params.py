@@ -285,8 +285,8 @@ def test_load_gate__no_gate_section(text):
     [
         pytest.param(
             "gate:\n  floor: {roc_auc: 0.8}\n",
-            f"{WHERE}: unknown key gate.floor; allowed keys here: floors, interval, max_regression, noise, noise_tolerance. "
-            "Check the spelling.",
+            f"{WHERE}: unknown key gate.floor; allowed keys here: floors, interval, max_regression, noise, "
+            "noise_tolerance. Check the spelling.",
             id="unknown-key",
         ),
         pytest.param(
