@@ -57,8 +57,10 @@ SIZE_LIMITS = {
     CHECKSUMS_FILE: 1 * _MIB,
 }
 MAX_MEMBERS = len(SIZE_LIMITS) + 1  # the five files and their folder
-# Every byte the gzip stream expands to, tar headers and padding included: the files' limits and room for headers.
-MAX_ARCHIVE_BYTES = sum(SIZE_LIMITS.values()) + 1 * _MIB
+# What may be read beyond the accepted files' data: tar headers (extended ones are read whole into memory before their
+# member is seen), padding and read-ahead. A package's headers take a few kilobytes.
+HEADER_ROOM = 1 * _MIB
+MAX_ARCHIVE_BYTES = sum(SIZE_LIMITS.values()) + HEADER_ROOM  # every byte the gzip stream may expand to
 _FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # `<name>-v<version>`, as `deploy.package` names it
 _COPY_BLOCK = 1 << 20
 
@@ -173,15 +175,24 @@ def _check_contents(directory: Path, metadata: Any, contract: Any) -> None:
 
 
 class _Budget:
-    """A reader that refuses to give more than `limit` bytes in all: the decompressed stream tarfile reads from.
+    """The decompressed stream tarfile reads from, refusing to give more than `limit` bytes in all.
 
-    Counting here, below tarfile, covers every byte it reads, including extended headers it holds in memory and the
-    data of members it skips, whatever the headers claim.
+    Counting here, below tarfile, covers every byte it reads, extended headers it holds in memory included, whatever
+    the headers claim. The limit is `HEADER_ROOM` plus the sizes of the files accepted so far (`grant`), and never
+    more than `MAX_ARCHIVE_BYTES`.
     """
 
-    def __init__(self, stream: IO[bytes], limit: int, archive: Path) -> None:
-        self.stream, self.limit, self.archive, self.used = stream, limit, archive, 0
+    def __init__(self, stream: IO[bytes], archive: Path) -> None:
+        self.stream, self.archive, self.used, self.granted = stream, archive, 0, 0
         self.member = ""  # the member being read, for the message
+
+    @property
+    def limit(self) -> int:
+        return min(MAX_ARCHIVE_BYTES, HEADER_ROOM + self.granted)
+
+    def grant(self, size: int) -> None:
+        """Allow the data of an accepted member: `size` bytes and the padding to the next 512-byte block."""
+        self.granted += -(-size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
 
     def read(self, size: int = -1) -> bytes:
         left = self.limit - self.used
@@ -190,8 +201,8 @@ class _Budget:
         if self.used > self.limit:
             where = f"at member {self.member!r}" if self.member else "before its first member"
             raise ReleaseError(
-                f"{self.archive}: expands past {self.limit} bytes {where}, more than a release package holds; "
-                "refusing the archive: download the release again"
+                f"{self.archive}: expands past {self.limit} bytes {where}, more than its headers and accepted files "
+                "hold; refusing the archive: download the release again"
             )
         return data
 
@@ -200,14 +211,14 @@ def unpack(archive: Path | str, into: Path | str) -> Path:
     """Unpack a release archive into the folder `into` and return the package folder inside it.
 
     Refuses (`ReleaseError`, naming the member and the rule) an archive that is anything but one top folder holding
-    the package files as regular files within their `SIZE_LIMITS`, at most `MAX_MEMBERS` members and
-    `MAX_ARCHIVE_BYTES` decompressed bytes. On refusal nothing it wrote is left in `into`.
+    the package files as regular files within their `SIZE_LIMITS`, at most `MAX_MEMBERS` members, and no more
+    decompressed bytes than those files and `HEADER_ROOM`. On refusal nothing it wrote is left in `into`.
     """
     archive, into = Path(archive), Path(into)
     written: list[Path] = []
     try:
         with gzip.open(archive, "rb") as stream:
-            budget = _Budget(stream, MAX_ARCHIVE_BYTES, archive)
+            budget = _Budget(stream, archive)
             with tarfile.open(fileobj=budget, mode="r|") as tar:
                 top = _unpack_members(archive, tar, budget, into, written)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
@@ -246,7 +257,7 @@ def _unpack_members(
             written.append(into / top)
         if name is not None:
             seen.add(name)
-            _write_member(archive, tar, member, into / top / name, SIZE_LIMITS[name], written)
+            _write_member(archive, tar, budget, member, into / top / name, written)
     return top
 
 
@@ -263,11 +274,13 @@ def _place(archive: Path, member: tarfile.TarInfo) -> tuple[str, str | None]:
 
 
 def _write_member(
-    archive: Path, tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, limit: int, written: list[Path]
+    archive: Path, tar: tarfile.TarFile, budget: _Budget, member: tarfile.TarInfo, target: Path, written: list[Path]
 ) -> None:
-    """Copy a regular file member's data to `target`, counting bytes so that no more than `limit` are written."""
+    """Copy a regular file member's data to `target`, counting bytes so that no more than its limit are written."""
+    limit = SIZE_LIMITS[target.name]
     if member.size > limit:
         raise _refused(archive, member.name, f"is {member.size} bytes; a package's {target.name} holds at most {limit}")
+    budget.grant(member.size)
     source = tar.extractfile(member)
     assert source is not None  # a regular file always has data
     with target.open("xb") as out:
