@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import shutil
@@ -206,47 +207,231 @@ def test_load_release__refuses_a_tampered_archive(package: Path, tmp_path: Path)
         load_release(archive)
 
 
-def test_load_release__refuses_a_path_traversal_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+# --- vetting an archive before its checksums ----------------------------------------------------------------------
+
+MODEL_LIMIT = release.SIZE_LIMITS[release.MODEL_FILE]
+
+
+def special(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mode = kind, linkname, 0o644
+    return info
+
+
+def package_then(package: Path, path: Path, *extra: tarfile.TarInfo | tuple[str, bytes]) -> Path:
+    """The package's folder and files (so that some are written first), then `extra` members."""
+    with tarfile.open(path, "w:gz") as tar:
+        root = tarfile.TarInfo(STEM)
+        root.type, root.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(root)
+        for file in sorted(package.iterdir()):
+            tar.add(file, arcname=f"{STEM}/{file.name}")
+        for member in extra:
+            if isinstance(member, tarfile.TarInfo):
+                tar.addfile(member)
+            else:
+                info = tarfile.TarInfo(member[0])
+                info.size, info.mode = len(member[1]), 0o644
+                tar.addfile(info, io.BytesIO(member[1]))
+    return path
+
+
+def zeros_archive(path: Path, name: str, claimed: int, real: int, pax: dict[str, str] | None = None) -> Path:
+    """One member `name` whose header claims `claimed` bytes, followed by `real` zero bytes, streamed through gzip.
+
+    Written by hand because tarfile only writes honest headers; zeros compress about a thousandfold.
+    """
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.pax_headers = claimed, 0o644, pax or {}
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(info.tobuf(tarfile.PAX_FORMAT))
+        block = bytes(1 << 20)
+        for _ in range(real // len(block)):
+            out.write(block)
+        out.write(bytes(real % len(block)))
+        out.write(bytes(tarfile.BLOCKSIZE - real % tarfile.BLOCKSIZE if real % tarfile.BLOCKSIZE else 0))
+        out.write(bytes(2 * tarfile.BLOCKSIZE))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param(
+            (f"{STEM}/run.sh", b"echo owned\n"),
+            rf"member '{STEM}/run\.sh' is not a package file \(expected: MODEL_CARD\.md, SHA256SUMS",
+            id="extra-file",
+        ),
+        pytest.param(
+            special(f"{STEM}/model.skops", tarfile.SYMTYPE, "/etc/passwd"),
+            rf"member '{STEM}/model\.skops' is a symbolic link, not a regular file",
+            id="symlink",
+        ),
+        pytest.param(
+            special(f"{STEM}/model.skops", tarfile.LNKTYPE, f"{STEM}/metadata.json"),
+            rf"member '{STEM}/model\.skops' is a hard link, not a regular file",
+            id="hard-link",
+        ),
+        pytest.param(
+            special(f"{STEM}/model.skops", tarfile.CHRTYPE),
+            rf"member '{STEM}/model\.skops' is a character device, not a regular file",
+            id="device",
+        ),
+        pytest.param(
+            special(f"{STEM}/model.skops", tarfile.FIFOTYPE),
+            rf"member '{STEM}/model\.skops' is a named pipe, not a regular file",
+            id="fifo",
+        ),
+        pytest.param(("../evil", b"owned"), r"member '\.\./evil' has a path outside the package folder", id="dotdot"),
+        pytest.param(
+            (f"{STEM}/../../evil", b"owned"),
+            rf"member '{STEM}/\.\./\.\./evil' has a path outside the package folder",
+            id="dotdot-inside",
+        ),
+        pytest.param(("/tmp/evil", b"owned"), r"member '/tmp/evil' has a path outside", id="absolute"),
+        pytest.param(
+            (f"{STEM}/model.skops", b"second copy"), rf"member '{STEM}/model\.skops' appears twice", id="duplicate"
+        ),
+        pytest.param(
+            ("other/model.skops", b"x"),
+            rf"member 'other/model\.skops' lies outside the package folder '{STEM}'; one folder is expected",
+            id="second-folder",
+        ),
+        pytest.param(
+            ("README", b"hello"), r"member 'README' is a file where the package folder belongs", id="loose-file"
+        ),
+        pytest.param(
+            (f"{STEM}/sub/model.skops", b"x"),
+            rf"member '{STEM}/sub/model\.skops' is not part of the package layout <folder>/<file>",
+            id="nested",
+        ),
+        pytest.param(
+            special(f"{STEM}/input_schema.json", tarfile.DIRTYPE),
+            rf"member '{STEM}/input_schema\.json' is a folder, not a regular file",
+            id="folder-as-file",
+        ),
+    ],
+)
+def test_unpack__refuses_a_member_outside_the_layout_and_leaves_nothing(
+    package: Path, tmp_path: Path, extra: object, message: str
+) -> None:
+    archive = package_then(package, tmp_path / "bad.tar.gz", extra)
+    target = tmp_path / "target"
+    target.mkdir()
+
+    with pytest.raises(ReleaseError, match=rf"bad\.tar\.gz: {message}.*refusing the archive: download the release"):
+        release.unpack(archive, target)
+
+    assert list(target.iterdir()) == [], "files written before the refusal were left behind"
+    assert not (tmp_path / "evil").exists() and not Path("/tmp/evil").exists()
+
+
+def test_unpack__writes_the_package_folder_as_packed(package: Path, tmp_path: Path) -> None:
+    archive = archive_of(package, tmp_path / f"{STEM}.tar.gz")
+
+    (tmp_path / "out").mkdir()
+
+    folder = release.unpack(archive, tmp_path / "out")
+
+    assert folder == tmp_path / "out" / STEM
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == {p.name: p.read_bytes() for p in package.iterdir()}
+
+
+def test_unpack__refuses_more_members_than_a_package_has(tmp_path: Path) -> None:
+    archive = tar_gz(tmp_path / "many.tar.gz", {}, folders=(STEM,) * (release.MAX_MEMBERS + 1))
+    (tmp_path / "target").mkdir()
+
+    with pytest.raises(ReleaseError, match=rf"member '{STEM}' is past the 6 members a release package has"):
+        release.unpack(archive, tmp_path / "target")
+    assert list((tmp_path / "target").iterdir()) == []
+
+
+def test_unpack__refuses_a_header_claiming_more_than_the_limit_before_reading_it(tmp_path: Path) -> None:
+    """The header says 1 byte over the model's limit; only a few bytes follow. Refused on the header alone."""
+    archive = zeros_archive(tmp_path / "lies.tar.gz", f"{STEM}/model.skops", claimed=MODEL_LIMIT + 1, real=10)
+    (tmp_path / "target").mkdir()
+
+    with pytest.raises(
+        ReleaseError,
+        match=rf"member '{STEM}/model\.skops' is 536870913 bytes; a package's model\.skops holds at most 536870912",
+    ):
+        release.unpack(archive, tmp_path / "target")
+    assert list((tmp_path / "target").iterdir()) == []
+
+
+def test_unpack__refuses_a_member_that_really_expands_past_the_limit(tmp_path: Path) -> None:
+    """About half a megabyte of gzip that expands to 512 MiB and one byte: refused before a byte is written."""
+    archive = zeros_archive(tmp_path / "bomb.tar.gz", f"{STEM}/metadata.json", MODEL_LIMIT + 1, MODEL_LIMIT + 1)
+    assert archive.stat().st_size < 4 * 2**20
+    (tmp_path / "target").mkdir()
+
+    with pytest.raises(ReleaseError, match=rf"member '{STEM}/metadata\.json' is 536870913 bytes; .* at most 1048576"):
+        release.unpack(archive, tmp_path / "target")
+    assert list((tmp_path / "target").iterdir()) == []
+
+
+def test_unpack__counts_what_it_decompresses_whatever_the_headers_say(tmp_path: Path) -> None:
+    """An extended header is read into memory before its member is seen: the stream budget stops a huge one."""
+    archive = zeros_archive(tmp_path / "pax.tar.gz", f"{STEM}/model.skops", 3, 3, pax={"comment": "x" * 2**25})
+    (tmp_path / "target").mkdir()
+
+    with pytest.raises(ReleaseError, match=r"pax\.tar\.gz: expands past 1048576 bytes before its first member"):
+        release.unpack(archive, tmp_path / "target")
+    assert list((tmp_path / "target").iterdir()) == []
+
+
+def test_unpack__stops_a_member_that_expands_past_the_archive_budget(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model within its own limit, in an archive past the budget: stopped while it is copied, its file removed."""
+    monkeypatch.setattr(release, "MAX_ARCHIVE_BYTES", 4 * 2**20)
+    archive = tmp_path / "big.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:  # a card, then an 8 MiB model
+        tar.add(package / release.CARD_FILE, arcname=f"{STEM}/{release.CARD_FILE}")
+        info = tarfile.TarInfo(f"{STEM}/{release.MODEL_FILE}")
+        info.size = 8 * 2**20
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    (tmp_path / "target").mkdir()
+
+    with pytest.raises(ReleaseError, match=rf"expands past 4194304 bytes at member '{STEM}/model\.skops'"):
+        release.unpack(archive, tmp_path / "target")
+    assert list((tmp_path / "target").iterdir()) == []
+
+
+def test_load_release__refuses_a_bad_archive_and_removes_its_temporary_folder(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # given: archives unpack under tmp_path/unpack, so `../evil` would land at tmp_path/evil
     (tmp_path / "unpack").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "unpack"))
-    archive = tar_gz(tmp_path / "evil.tar.gz", {f"{STEM}/model.skops": b"x", "../evil": b"owned"}, folders=(STEM,))
+    archive = package_then(package, tmp_path / "evil.tar.gz", ("../evil", b"owned"))
 
     # when / then
-    with pytest.raises(ReleaseError, match=r"evil\.tar\.gz: not a readable release archive .*download it again"):
+    with pytest.raises(ReleaseError, match=r"evil\.tar\.gz: member '\.\./evil' has a path outside the package"):
         load_release(archive)
     assert not (tmp_path / "evil").exists(), "a member outside the package folder was extracted"
     assert list((tmp_path / "unpack").iterdir()) == [], "the temporary folder was not removed"
 
 
-def test_load_release__refuses_an_absolute_symlink_member(tmp_path: Path) -> None:
-    archive = tmp_path / "link.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        link = tarfile.TarInfo(f"{STEM}/model.skops")
-        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
-        tar.addfile(link)
+def test_load_release__never_runs_tarfiles_extraction(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The filter bypasses fixed in Python 3.11.13 live in tarfile's extraction; the loader writes files itself."""
 
-    with pytest.raises(ReleaseError, match=r"not a readable release archive"):
-        load_release(archive)
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("tarfile extraction ran")
 
+    for method in ("extract", "extractall", "_extract_member", "_get_extract_tarinfo"):
+        monkeypatch.setattr(tarfile.TarFile, method, forbidden)
+    archive = archive_of(package, tmp_path / f"{STEM}.tar.gz")
 
-def test_load_release__refuses_two_top_folders(package: Path, tmp_path: Path) -> None:
-    files = {f"{STEM}/{p.name}": p.read_bytes() for p in package.iterdir()}
-    files["other/model.skops"] = (package / release.MODEL_FILE).read_bytes()
-    archive = tar_gz(tmp_path / "two.tar.gz", files, folders=(STEM, "other"))
-
-    with pytest.raises(
-        ReleaseError, match=r"two\.tar\.gz: expected one package folder inside; the archive was altered"
-    ):
-        load_release(archive)
+    assert load_release(archive).version == "1.2.0"
 
 
-def test_load_release__refuses_a_loose_file_beside_the_folder(package: Path, tmp_path: Path) -> None:
-    files = {f"{STEM}/{p.name}": p.read_bytes() for p in package.iterdir()}
-    files["README"] = b"hello"
-    archive = tar_gz(tmp_path / "loose.tar.gz", files, folders=(STEM,))
+def test_load_release__refuses_an_archive_without_a_folder(tmp_path: Path) -> None:
+    archive = tar_gz(tmp_path / "empty.tar.gz", {})
 
-    with pytest.raises(ReleaseError, match=r"expected one package folder inside"):
+    with pytest.raises(ReleaseError, match=r"empty\.tar\.gz: (holds no package folder|not a readable release)"):
         load_release(archive)
 
 

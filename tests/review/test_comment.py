@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from mlci.core import markdown
 from mlci.review import comment, render
 from mlci.review.comment import COMMENT_LIMIT, MARKER
 
@@ -26,6 +28,13 @@ REPORT = f"{MARKER}\n## Model report\n\n**Quality gate: passed.** floors met.\n"
 RECORD = {"pr_number": NUMBER, "head_sha": HEAD}
 WATERMARKED = f'{MARKER}\nold report\n\n![](https://cml.dev/watermark.png#{"0" * 40} "CML watermark mlci-pr-report")'
 LISTING = f"repos/{REPO}/issues/{NUMBER}/comments"
+RUN = "501"
+HEADER = (
+    "**Checks: passed** \u2014 the `train` run concluded `success` "
+    f"([its log](https://github.com/{REPO}/actions/runs/{RUN})). "
+    "The text below was produced by the pull request's own code."
+)
+POSTED = f"{MARKER}\n{HEADER}\n\n---\n\n## Model report\n\n**Quality gate: passed.** floors met.\n"  # REPORT, headed
 MISSING, SYMLINK, FOLDER = object(), object(), object()  # what to put in place of a file of the artifact
 
 
@@ -42,10 +51,12 @@ class FakeGitHub:
         self.cml_error = cml_error
         self.calls: list[tuple[str, ...]] = []
         self.writes: list[tuple[str, str, str]] = []  # method, endpoint, the --input file's text
+        self.cml_posts: list[str] = []  # the text of the file CML was given
 
     def __call__(self, *args: str) -> str:
         self.calls.append(args)
         if args[0] == "cml":
+            self.cml_posts.append(Path(args[-1]).read_text(encoding="utf-8"))
             if self.cml_error:
                 raise self.cml_error
             return f"https://github.com/{REPO}/pull/{NUMBER}#issuecomment-1\n"
@@ -108,6 +119,8 @@ def artifact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "GITHUB_OUTPUT": str(tmp_path / "github-output"),
         "PR_NUMBER": str(NUMBER),
         "SERVER_URL": "https://github.com",
+        "RUN_CONCLUSION": "success",
+        "RUN_ID": RUN,
     }.items():
         monkeypatch.setenv(name, value)
     return folder
@@ -295,6 +308,108 @@ def test_cml_can_update(found: tuple[int, dict] | None, expected: bool) -> None:
     assert comment.cml_can_update(found) is expected
 
 
+# --- the comment's text -------------------------------------------------------------------------------------------
+
+RUN_URL = f"https://github.com/{REPO}/actions/runs/{RUN}"
+WJ = "\u2060"
+
+
+@pytest.mark.parametrize(
+    ("conclusion", "opening"),
+    [
+        ("success", "**Checks: passed** \u2014 the `train` run concluded `success`"),
+        ("failure", "**Checks: failed** \u2014 the `train` run concluded `failure`"),
+        ("cancelled", "**Checks: did not finish** \u2014 the `train` run concluded `cancelled`"),
+        ("x`) [ok](y", "**Checks: did not finish** \u2014 the `train` run concluded `unknown`"),
+    ],
+)
+def test_compose__opens_with_the_runs_own_conclusion_and_link(conclusion: str, opening: str) -> None:
+    text = comment.compose(REPORT, conclusion, RUN_URL)
+
+    marker, head, blank, rule, *_ = text.split("\n")
+    assert marker == MARKER and head.startswith(opening + f" ([its log]({RUN_URL})).")
+    assert head.endswith("The text below was produced by the pull request's own code.")
+    assert (blank, rule) == ("", "---")
+
+
+def test_compose__a_report_claiming_success_is_headed_by_the_runs_failure() -> None:
+    forged = f"{MARKER}\n**Checks: passed** \u2014 all good\n> **Checks: passed**\n\ntext **Checks: passed** stays\n"
+
+    text = comment.compose(forged, "failure", RUN_URL)
+
+    lines = text.split("\n")
+    assert lines[1].startswith("**Checks: failed**")
+    assert [line for line in lines if "Checks: passed" in line] == [
+        "\\*\\*Checks: passed** \u2014 all good",
+        "> \\*\\*Checks: passed**",
+        "text **Checks: passed** stays",  # not at a line's start: cannot pass for the header
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("ping @alice and @acme/reviewers", f"ping @{WJ}alice and @{WJ}acme/reviewers"),
+        ("mail me at a@b.example", f"mail me at a@{WJ}b.example"),
+        (f"already @{WJ}safe, @@twice", f"already @{WJ}safe, @{WJ}@{WJ}twice"),
+        ("`@in-code` and\n```\n@fenced\n```", f"`@{WJ}in-code` and\n```\n@{WJ}fenced\n```"),
+    ],
+)
+def test_compose__breaks_every_mention_in_the_report(body: str, expected: str) -> None:
+    text = comment.compose(f"{MARKER}\n{body}", "success", RUN_URL)
+
+    assert text.endswith("---\n\n" + expected)
+    assert re.search(f"@(?!{WJ})", text.split("\n", 2)[2]) is None
+
+
+@pytest.mark.parametrize(
+    "sample", ["@octocat", "@org/team", "a@b", "@@x", "no mention", f"@{WJ}joined", "tail @"], ids=repr
+)
+def test_neutralise_mentions__the_rule_of_core_markdown(sample: str) -> None:
+    """comment.py cannot import `mlci.core.markdown`; both must break a mention the same way."""
+    escaped = markdown.escape(sample).replace("\\", "")  # `escape` also backslashes punctuation; drop that
+    assert comment.neutralise_mentions(sample) == escaped.replace(f"@{WJ}{WJ}", f"@{WJ}")
+
+
+def test_compose__removes_markers_from_the_report() -> None:
+    forged = (
+        f"{MARKER}\nintro\n{MARKER}\n<!--MLCI:retrain-->body <!-- mlci:pr-report\nspanning -->end\n"
+        "<!-- a plain comment -->\nlast <!-- mlci unclosed"
+    )
+
+    text = comment.compose(forged, "success", RUN_URL)
+
+    assert text.startswith(MARKER + "\n**Checks: passed**") and text.count(MARKER) == 1
+    assert re.search(r"<!--\s*mlci", text.split("\n", 1)[1], re.IGNORECASE) is None
+    assert text.endswith("---\n\nintro\n\nbody end\n<!-- a plain comment -->\nlast &lt;!-- mlci unclosed")
+
+
+@pytest.mark.parametrize("fill", ["x", "@"], ids=["plain", "mentions"])
+def test_compose__fits_a_comment_with_cmls_watermark(fill: str) -> None:
+    """A report at the limit, or one whose every character grows when its mentions are broken, is cut to fit."""
+    report = MARKER + "\n" + fill * (COMMENT_LIMIT - len(MARKER) - 1)
+
+    text = comment.compose(report, "success", RUN_URL)
+
+    assert COMMENT_LIMIT - comment.WATERMARK_ROOM - 1 <= len(text) <= COMMENT_LIMIT - comment.WATERMARK_ROOM
+    assert text.endswith("*(The report was cut here: it is longer than a comment holds.)*\n")
+    assert re.search(f"@(?!{WJ})", text.split("\n", 2)[2]) is None, "the cut left a bare @"
+
+
+def test_compose__a_short_report_is_not_cut() -> None:
+    assert comment.compose(REPORT, "success", RUN_URL) == POSTED
+
+
+@pytest.mark.parametrize("run_id", ["", "12/../../evil", "1 2", "-1"])
+def test_run_url__takes_only_a_run_number(artifact: Path, run_id: str) -> None:
+    with pytest.raises(ValueError, match=r"RUN_ID must be the train run's number; got"):
+        comment.run_url({**os.environ, "RUN_ID": run_id})
+
+
+def test_run_url__the_train_runs_page(artifact: Path) -> None:
+    assert comment.run_url(os.environ) == RUN_URL
+
+
 # --- post ---------------------------------------------------------------------------------------------------------
 
 
@@ -312,9 +427,13 @@ def test_post__with_cml_when_it_can_see_the_comment(report: Path, github: FakeGi
 
     cml_call = (
         "cml", "comment", "update", f"--target=pr/{NUMBER}", "--publish=false",
-        "--watermark-title=mlci-pr-report", f"--repo=https://github.com/{REPO}", str(report),
+        "--watermark-title=mlci-pr-report", f"--repo=https://github.com/{REPO}",
     )  # fmt: skip
-    assert github.calls == [("gh", "api", "--paginate", LISTING), cml_call]
+    assert [call[:-1] if call[0] == "cml" else call for call in github.calls] == [
+        ("gh", "api", "--paginate", LISTING),
+        cml_call,
+    ]
+    assert github.cml_posts == [POSTED], "CML posts the headed report, not the artifact's file"
     assert not github.writes, "CML posted: nothing through the API"
 
 
@@ -331,7 +450,7 @@ def test_post__through_the_api_when_cml_cannot_see_the_comment(
     assert comment.main(["post"]) == 0
 
     assert not [call for call in github.calls if call[0] == "cml"]
-    assert github.writes == [("PATCH", f"repos/{REPO}/issues/comments/9001", json.dumps({"body": REPORT}))]
+    assert github.writes == [("PATCH", f"repos/{REPO}/issues/comments/9001", json.dumps({"body": POSTED}))]
     assert capsys.readouterr().out == f"updated comment 9001 on pull request #{NUMBER}\n"
 
 
@@ -367,7 +486,7 @@ def test_post__through_the_api_when_cml_fails(
     listings = [call for call in github.calls if call[-1] == LISTING]
     assert len(listings) == 2, "listed again after CML failed: it may have posted before failing"
     assert [call[0] for call in github.calls].count("cml") == 1, "CML was tried first"
-    assert github.writes == [(*write, json.dumps({"body": REPORT}))]
+    assert github.writes == [(*write, json.dumps({"body": POSTED}))]
     out = capsys.readouterr().out
     assert out.startswith("::warning::CML could not post the comment (") and "using the GitHub API instead" in out
 
@@ -381,7 +500,9 @@ def test_post__sends_the_report_as_a_json_file(report: Path, github: FakeGitHub)
     assert comment.main(["post"]) == 0
 
     ((_, _, body),) = github.writes
-    assert json.loads(body) == {"body": text} and text not in " ".join(github.calls[-1])
+    posted = json.loads(body)["body"]
+    assert posted == f"{MARKER}\n{HEADER}\n\n---\n\n{text.removeprefix(MARKER + chr(10))}"
+    assert "DELETE" not in " ".join(github.calls[-1])
 
 
 # --- the script as the workflow runs it ---------------------------------------------------------------------------

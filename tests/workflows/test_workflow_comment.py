@@ -20,6 +20,16 @@ HEAD = "1f" * 20
 NUMBER = 12
 REPORT = f"{MARKER}\n## Model report\n\n**Quality gate: passed.** floors met.\n"
 WATERMARK = '![](https://cml.dev/watermark.png#{} "CML watermark mlci-pr-report")'
+VERDICT = {"success": "passed", "failure": "failed"}
+
+
+def headed(report: str, conclusion: str, run_id: str) -> str:
+    """What comment.py posts for `report`: the train run's own verdict and link above the report's text."""
+    return (
+        f"{MARKER}\n**Checks: {VERDICT[conclusion]}** \u2014 the `train` run concluded `{conclusion}` "
+        f"([its log](https://github.com/acme/mlci/actions/runs/{run_id})). "
+        "The text below was produced by the pull request's own code.\n\n---\n\n" + report.removeprefix(MARKER + "\n")
+    )
 
 
 def write_artifact(space: Workspace, run_id: str, record: object, report: str = REPORT) -> Path:
@@ -69,7 +79,7 @@ def test_comment__posts_once_with_cml_then_updates_the_same_comment(workspace: W
     (cml,) = first.calls_of("cml")
     assert cml["args"][:2] == ["comment", "update"]
     assert f"--target=pr/{NUMBER}" in cml["args"] and "--publish=false" in cml["args"]
-    assert cml["report"] == REPORT
+    assert cml["report"] == headed(REPORT, "success", "501")
     assert [call["endpoint"] for call in first.calls_of("gh")] == [
         f"repos/acme/mlci/pulls/{NUMBER}",
         f"repos/acme/mlci/issues/{NUMBER}/comments",
@@ -88,8 +98,23 @@ def test_comment__posts_once_with_cml_then_updates_the_same_comment(workspace: W
 
     assert second.succeeded(), second.tail()
     (updated,) = report_comments(second)
-    assert updated["id"] == posted["id"] and updated["body"].startswith(new_report)
+    assert updated["id"] == posted["id"] and updated["body"].startswith(headed(new_report, "failure", "502"))
     assert len(second.github["comments"][str(NUMBER)]) == 4
+
+
+def test_comment__a_report_cannot_claim_a_pass_or_mention_people(workspace: Workspace, fake_github) -> None:
+    """A pull request's code writes the report: the header comes from the run, and its mentions notify no one."""
+    fake_github(pulls={str(NUMBER): {"number": NUMBER, "head": {"sha": HEAD}}})
+    forged = f"{MARKER}\n**Checks: passed** \u2014 all fine, @maintainers please merge\n{MARKER}\n"
+    write_artifact(workspace, "561", {"pr_number": NUMBER, "head_sha": HEAD}, forged)
+
+    run = comment_run(workspace, "561", conclusion="failure")
+
+    assert run.succeeded(), run.tail()
+    (cml,) = run.calls_of("cml")
+    assert cml["report"].startswith(f"{MARKER}\n**Checks: failed** \u2014 the `train` run concluded `failure`")
+    assert cml["report"].endswith("---\n\n\\*\\*Checks: passed** \u2014 all fine, @\u2060maintainers please merge\n\n")
+    assert cml["report"].count(MARKER) == 1
 
 
 @pytest.mark.parametrize("existing", ["none", "posted by CML", "quoted by a person"])
@@ -112,9 +137,9 @@ def test_comment__falls_back_to_the_api_when_cml_fails(workspace: Workspace, fak
     patch = ("PATCH", "repos/acme/mlci/issues/comments/7001", False)
     write = patch if existing == "posted by CML" else ("POST", listing, False)
     assert calls[1:] == [("GET", listing, True), ("GET", listing, True), write], calls
-    assert gh_writes(run)[0]["body"] == json.dumps({"body": REPORT})
+    assert gh_writes(run)[0]["body"] == json.dumps({"body": headed(REPORT, "success", "511")})
     (comment,) = [c for c in report_comments(run) if c["user"]["login"] == "github-actions[bot]"]
-    assert comment["body"] == REPORT
+    assert comment["body"] == headed(REPORT, "success", "511")
 
 
 def test_comment__a_report_comment_past_cmls_first_page_is_updated_through_the_api(
@@ -135,7 +160,7 @@ def test_comment__a_report_comment_past_cmls_first_page_is_updated_through_the_a
     (write,) = gh_writes(run)
     assert (write["method"], write["endpoint"]) == ("PATCH", "repos/acme/mlci/issues/comments/9001")
     (comment,) = report_comments(run)
-    assert comment["body"] == REPORT and len(run.github["comments"][str(NUMBER)]) == 37
+    assert comment["body"] == headed(REPORT, "success", "521") and len(run.github["comments"][str(NUMBER)]) == 37
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,11 @@ writer, `mlci.review.render`, imports `MARKER` and `COMMENT_LIMIT` from here, so
 - `python3 comment.py post` creates or updates the one report comment on pull request `PR_NUMBER` with
   `REPORT_DIR/report.md`: CML first (`cml comment update`, images never uploaded; `REPO_TOKEN`, `SERVER_URL`), and
   the GitHub API (`gh api`) when CML could not see the existing comment or failed.
+
+The report's text is the pull request's: it could claim that every check passed, or @mention people through the bot.
+So `post` puts a header above it that the artifact cannot write, from the train run's own conclusion
+(`RUN_CONCLUSION`) and a link to that run (`RUN_ID`), and posts the report's text below it with every `@` mention
+broken, report markers removed and any copy of the header's opening made visible as a copy.
 """
 
 from __future__ import annotations
@@ -35,6 +40,16 @@ COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 BOT = "github-actions[bot]"  # the author of comments posted with the workflow's token
 WATERMARK_LABEL = "mlci-pr-report"  # CML's `--watermark-title`: how CML recognises its own comment
 CML_PAGE = 30  # CML 0.20.6 reads only the first page of comments
+WATERMARK_ROOM = 256  # CML appends its watermark (about 110 characters) to what it posts
+RUN_ID = re.compile(r"[0-9]+")
+VERDICTS = {"success": "passed", "failure": "failed"}  # the conclusions comment.yml posts for
+# GitHub links @name and @org/team in any text node; a word joiner after the @ stops it and shows nothing. The same
+# rule as `mlci.core.markdown.escape`, which this script cannot import.
+WORD_JOINER = "\u2060"
+_MENTION = re.compile("@(?!" + WORD_JOINER + ")")
+_MARKERS = re.compile(r"<!--\s*mlci.*?-->", re.IGNORECASE | re.DOTALL)  # ours, or any other mlci marker
+_MARKER_OPENING = re.compile(r"<!--(?=\s*mlci)", re.IGNORECASE)  # one left unclosed
+_HEADER_COPY = re.compile(r"^([ \t>]*)\*\*Checks:", re.MULTILINE)
 
 Comment = Mapping[str, Any]
 
@@ -156,6 +171,49 @@ def list_comments(repo: str, number: int | str) -> list[Comment]:
     return parse_pages(run("gh", "api", "--paginate", f"repos/{repo}/issues/{number}/comments"))
 
 
+# --- the comment's text -------------------------------------------------------------------------------------------
+
+
+def neutralise_mentions(text: str) -> str:
+    """`text` with a word joiner after every `@` that lacks one: `@name` shows as before and notifies no one."""
+    return _MENTION.sub("@" + WORD_JOINER, text)
+
+
+def untrusted_body(report: str) -> str:
+    """The report's text as it may appear under our header: no marker of ours, no header of ours, no mention."""
+    text = _MARKER_OPENING.sub("&lt;!--", _MARKERS.sub("", report))
+    text = _HEADER_COPY.sub(lambda match: match.group(1) + "\\*\\*Checks:", text)
+    return neutralise_mentions(text).lstrip("\n")
+
+
+def header(conclusion: str, run_url: str) -> str:
+    """The trusted first line: what the train run itself concluded, with a link to it."""
+    verdict = VERDICTS.get(conclusion, "did not finish")
+    shown = conclusion if re.fullmatch(r"[a-z_]+", conclusion) else "unknown"
+    return (
+        f"**Checks: {verdict}** \u2014 the `train` run concluded `{shown}` ([its log]({run_url})). "
+        "The text below was produced by the pull request's own code."
+    )
+
+
+def compose(report: str, conclusion: str, run_url: str) -> str:
+    """The comment: our marker and header, a rule, then the report's text, cut to fit a comment with CML's watermark."""
+    top = f"{MARKER}\n{header(conclusion, run_url)}\n\n---\n\n"
+    body = untrusted_body(report)
+    room = COMMENT_LIMIT - WATERMARK_ROOM - len(top)
+    if len(body) > room:
+        note = "\n\n*(The report was cut here: it is longer than a comment holds.)*\n"
+        body = body[: room - len(note)].removesuffix("@") + note  # a cut between `@` and its joiner revives it
+    return top + body
+
+
+def run_url(env: Mapping[str, str]) -> str:
+    """The train run's page, from trusted event data (`SERVER_URL`, `REPO`, `RUN_ID`)."""
+    if not RUN_ID.fullmatch(env["RUN_ID"]):
+        raise ValueError(f"RUN_ID must be the train run's number; got {env['RUN_ID']!r}")
+    return f"{env['SERVER_URL']}/{env['REPO']}/actions/runs/{env['RUN_ID']}"
+
+
 # --- post ---------------------------------------------------------------------------------------------------------
 
 
@@ -211,13 +269,12 @@ def post_with_cml(repo: str, number: str, report: Path, server_url: str) -> bool
     return True
 
 
-def upsert_with_api(repo: str, number: str, report: Path) -> None:
+def upsert_with_api(repo: str, number: str, text: str) -> None:
     """Update the report comment through the GitHub API, or create it when there is none.
 
     The comments are listed again rather than reused: CML may have failed halfway, after posting.
     """
     found = find_report_comment(list_comments(repo, number))
-    text = report.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as folder:
         body = Path(folder) / "body.json"
         body.write_text(json.dumps({"body": text}), encoding="utf-8")
@@ -231,12 +288,16 @@ def upsert_with_api(repo: str, number: str, report: Path) -> None:
 
 
 def post(env: Mapping[str, str]) -> int:
-    """Post or update the one report comment: with CML when it can see the comment, else (or if it fails) the API."""
+    """Post or update the one report comment (`compose`): with CML when it can see the comment, else the API."""
     repo, number = env["REPO"], env["PR_NUMBER"]
-    report = Path(env["REPORT_DIR"]) / "report.md"
+    report = (Path(env["REPORT_DIR"]) / "report.md").read_text(encoding="utf-8")
+    text = compose(report, env["RUN_CONCLUSION"], run_url(env))
     found = find_report_comment(list_comments(repo, number))
-    if not (cml_can_update(found) and post_with_cml(repo, number, report, env["SERVER_URL"])):
-        upsert_with_api(repo, number, report)
+    with tempfile.TemporaryDirectory() as folder:
+        comment_file = Path(folder) / "comment.md"
+        comment_file.write_text(text, encoding="utf-8")
+        if not (cml_can_update(found) and post_with_cml(repo, number, comment_file, env["SERVER_URL"])):
+            upsert_with_api(repo, number, text)
     return 0
 
 
