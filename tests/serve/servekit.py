@@ -22,7 +22,7 @@ import httpx
 import yaml
 
 from mlci.core.frames import read_split
-from mlci.core.input_schema import input_json_schema
+from mlci.core.input_schema import input_json_schema, time_features
 from mlci.core.io import read_json, write_json
 from mlci.core.release import CHECKSUMS_FILE, checksums
 from mlci.core.schema import Schema
@@ -124,3 +124,15 @@ def records_json(X) -> list[dict]:
     """The rows of a feature frame as the JSON records a client sends: NaN as null, floats exact (Python's repr)."""
     rows = X.to_dict(orient="records")
     return json.loads(json.dumps([{k: None if v != v else v for k, v in row.items()} for row in rows]))
+
+
+def raw_records(split, schema: Schema) -> list[dict]:
+    """Rows of a split (a pandas frame) as a client sends them, timestamps as ISO-8601 strings.
+
+    The raw record: the data file's columns less the target and the features `validate` derived from the time column.
+    """
+    frame = split.drop(columns=[schema.target, *time_features(schema)])
+    for name in frame.columns:
+        if str(frame[name].dtype).startswith("datetime"):
+            frame[name] = [None if stamp is None or stamp != stamp else stamp.isoformat() for stamp in frame[name]]
+    return records_json(frame)

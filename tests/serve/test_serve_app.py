@@ -16,7 +16,7 @@ from mlci.core.release import CHECKSUMS_FILE, checksums, load_release
 from mlci.serve import healthcheck
 from mlci.serve.__main__ import main
 from mlci.serve.app import create_app
-from mlci.serve.params import ServeParams, load_serve_params
+from mlci.serve.params import FIELD_BYTES, MIN_BODY_BYTES, ServeParams, load_serve_params
 from mlci.serve.predictlog import PredictionLog
 
 
@@ -44,7 +44,7 @@ def test_app__openapi_documents_the_fields_and_the_errors(release):
     spec = TestClient(create_app(release, ServeParams(max_batch_rows=7))).get("/openapi.json").json()
 
     record = spec["components"]["schemas"]["Record"]
-    assert list(record["properties"]) == release.features
+    assert list(record["properties"]) == list(release.input_schema["properties"])
     assert record["additionalProperties"] is False
     assert spec["components"]["schemas"]["Batch"]["properties"]["records"]["maxItems"] == 7
     responses = spec["paths"]["/predict"]["post"]["responses"]
@@ -77,8 +77,17 @@ def test_prediction_log__stops_at_its_bound(tmp_path, caplog):
 
 
 def test_serve_params(tmp_path):
-    path = serve_params(tmp_path, log_path="logs/p.jsonl")
-    assert load_serve_params(str(path)) == ServeParams(**SERVE_PARAMS, log_path="logs/p.jsonl")
+    path = serve_params(tmp_path, log_path="logs/p.jsonl", body_timeout_seconds=3)
+    assert load_serve_params(str(path)) == ServeParams(
+        **SERVE_PARAMS, log_path="logs/p.jsonl", body_timeout_seconds=3.0
+    )
+
+
+def test_serve_params__body_limit_sized_to_the_batch_limit():
+    fields = ["amount", "channel"]  # 6 + 7 bytes of names, and FIELD_BYTES for each value
+    assert ServeParams(max_batch_rows=1000).body_limit(fields) == 1000 * (13 + 2 * FIELD_BYTES)
+    assert ServeParams(max_batch_rows=1).body_limit(fields) == MIN_BODY_BYTES, "never below a floor"
+    assert ServeParams(max_body_bytes=5000).body_limit(fields) == 5000, "a set limit wins"
 
 
 @pytest.mark.parametrize(
@@ -86,7 +95,10 @@ def test_serve_params(tmp_path):
     [
         ({"max_batch_rows": 0}, "serve.max_batch_rows must be greater than or equal to 1; got 0."),
         ({"max_body_bytes": "1MB"}, "serve.max_body_bytes must be a valid integer; got '1MB'."),
-        ({"log_maxbytes": 10}, "unknown key serve.log_maxbytes; allowed keys here: log_max_bytes, log_path"),
+        ({"log_maxbytes": 10}, "unknown key serve.log_maxbytes; allowed keys here: body_timeout_seconds, keep_"),
+        ({"max_string_chars": 8}, "serve.max_string_chars must be greater than or equal to 32; got 8."),
+        ({"body_timeout_seconds": 0}, "serve.body_timeout_seconds must be greater than 0; got 0."),
+        ({"keep_alive_seconds": 1.5}, "serve.keep_alive_seconds must be a valid integer; got 1.5."),
     ],
 )
 def test_serve_params__bad_values(tmp_path, section, message):
