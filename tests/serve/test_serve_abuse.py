@@ -17,7 +17,7 @@ import time
 
 import httpx
 import pytest
-from servekit import Server, free_port, serve_params, venv_environment
+from servekit import Server, abusive_bodies, free_port, serve_params, venv_environment
 
 from mlci.serve.params import ServeParams
 
@@ -45,32 +45,6 @@ def guarded(package, tmp_path_factory):
         yield running
     finally:
         running.stop()
-
-
-def abusive_bodies(fields: list[str]) -> dict[str, tuple[bytes, int, str]]:
-    """Bodies that cost a naive service seconds and hundreds of MB: (body, status, fragment of the detail)."""
-    limit = ServeParams().body_limit(fields)
-    unknown_keys = 250_000
-    return {
-        "250k unknown keys": (
-            json.dumps({f"key{i:06d}": 1 for i in range(unknown_keys)}).encode(),
-            413,
-            "larger than",
-        ),
-        "1000 records x 300 keys": (
-            json.dumps({"records": [{f"k{i:03d}": 1.0 for i in range(300)}] * 1000}).encode(),
-            413,
-            "larger than",
-        ),
-        "unknown keys just under the limit": (
-            json.dumps({f"key{i:07d}": 1 for i in range(limit // 16)}).encode(),
-            422,
-            "is not a field the model takes",
-        ),
-        "200k empty records": (b'{"records": [' + b",".join([b"{}"] * 200_000) + b"]}", 422, "at most 1000 records"),
-        "a long string": (json.dumps({"channel": "x" * (limit - 100)}).encode(), 422, "at most 256 characters"),
-        "deep nesting": (b"[" * (limit - 10), 400, "nests too deeply"),
-    }
 
 
 @pytest.fixture(scope="module")

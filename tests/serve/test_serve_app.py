@@ -8,11 +8,26 @@ import subprocess
 import sys
 import warnings
 
+import numpy as np
 import pytest
-from servekit import SERVE_PARAMS, VERSION, free_port, serve_params, venv_environment
+from servekit import (
+    SERVE_PARAMS,
+    VERSION,
+    build_package,
+    free_port,
+    raw_records,
+    records_json,
+    serve_params,
+    venv_environment,
+)
 
 from mlci.core.errors import ParamsError
+from mlci.core.frames import read_split
+from mlci.core.input_schema import INPUT_FORM
+from mlci.core.io import read_parquet
+from mlci.core.model import load_model
 from mlci.core.release import CHECKSUMS_FILE, checksums, load_release
+from mlci.core.schema import Schema
 from mlci.serve import healthcheck
 from mlci.serve.__main__ import main
 from mlci.serve.app import create_app
@@ -50,6 +65,39 @@ def test_app__openapi_documents_the_fields_and_the_errors(release):
     responses = spec["paths"]["/predict"]["post"]["responses"]
     assert {"200", "400", "413", "422"} <= set(responses)
     assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+
+
+def test_app__serves_a_package_in_the_derived_form(trained_project, tmp_path):
+    # given: a package as built before the raw contract, whose fields are the model's features
+    old = load_release(build_package(trained_project, tmp_path, form="derived"))
+    assert INPUT_FORM not in old.input_schema
+    assert {"timestamp_hour", "timestamp_dayofweek"} <= set(old.input_schema["properties"])
+    assert "timestamp" not in old.input_schema["properties"]
+    schema = Schema.load(trained_project / "data/validated/schema.json")
+    split = trained_project / "data/split/test.parquet"
+    X, _, _ = read_split(split, schema)
+    X = X.iloc[:200]
+    expected = load_model(trained_project / "models/model.skops").predict_proba(X)[:, 1]
+
+    with TestClient(create_app(old, ServeParams())) as client:
+        # when: its clients send the derived features, as they always did
+        response = client.post("/predict", json={"records": records_json(X)})
+        raw = client.post("/predict", json=raw_records(read_parquet(split).to_pandas(), schema)[0])
+
+    # then: the same probabilities as the offline pipeline; the raw record is not its contract
+    assert response.status_code == 200, response.text
+    np.testing.assert_allclose(response.json()["probabilities"], expected, rtol=0, atol=1e-12)
+    assert raw.status_code == 422
+    problems = {error["field"]: error["message"] for error in raw.json()["errors"]}
+    assert problems["timestamp"].startswith("is not a field the model takes"), raw.text
+    assert problems["timestamp_hour"] == "is required (a number)", raw.text
+
+
+def test_app__raw_contract_marks_its_form(release):
+    assert release.input_schema[INPUT_FORM] == "raw"
+    assert release.input_schema["properties"]["timestamp"]["format"] == "date-time"
+    assert {"timestamp_hour", "timestamp_dayofweek"} <= set(release.features), "derived from the time field"
+    assert "timestamp" not in release.features
 
 
 def test_app__logs_predictions(release, tmp_path):
