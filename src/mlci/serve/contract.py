@@ -256,8 +256,8 @@ def request_types(fields: list[FieldSpec], max_batch_rows: int) -> tuple[type, t
             kind: Any = float
             info = Field(allow_inf_nan=False, description=_number_description(field))
         elif field.kind == "datetime":
-            kind = str
-            info = Field(description=_time_description(field), json_schema_extra={"format": "date-time"})
+            kind = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+            info = Field(description=_time_description(field))
         else:
             kind = str
             info = Field(description=_string_description(field), examples=field.known[:10] or None)
