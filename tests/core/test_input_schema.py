@@ -11,6 +11,7 @@ from mlci.core.input_schema import (
     DERIVED,
     INPUT_FORM,
     JSON_SCHEMA_DIALECT,
+    TIME_PATTERN,
     breaking_changes,
     field_types,
     input_json_schema,
@@ -229,7 +230,7 @@ def test_input_json_schema__raw_record_with_the_time_column() -> None:
     assert contract["required"] == ["amount", "ts", "channel"]
     field = contract["properties"]["ts"]
     assert field["type"] == ["string", "null"], "nullable: training had rows without a time"
-    assert field["format"] == "date-time"
+    assert field["pattern"] == TIME_PATTERN
     assert field[DERIVED] == {"ts_hour": "hour", "ts_dayofweek": "day_of_week"}
 
 

@@ -95,7 +95,10 @@ def test_app__serves_a_package_in_the_derived_form(trained_project, tmp_path):
 
 def test_app__raw_contract_marks_its_form(release):
     assert release.input_schema[INPUT_FORM] == "raw"
-    assert release.input_schema["properties"]["timestamp"]["format"] == "date-time"
+    assert release.input_schema["properties"]["timestamp"]["x-mlci-derived"] == {
+        "timestamp_hour": "hour",
+        "timestamp_dayofweek": "day_of_week",
+    }
     assert {"timestamp_hour", "timestamp_dayofweek"} <= set(release.features), "derived from the time field"
     assert "timestamp" not in release.features
 

@@ -9,6 +9,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from mlci.core.errors import ReleaseError
+from mlci.core.input_schema import TIME_PATTERN
 from mlci.serve.contract import Contract
 
 SCHEMA = {
@@ -168,10 +169,17 @@ def test_contract__time_errors_name_the_record_and_the_form(value):
     assert contract.time_errors([good], in_batch=False) == []
 
 
+@pytest.mark.parametrize("value", ["2024-03-01T13:45:00Z", "2024-02-30", "13:45", "2024-03-01T13:45:00.5"])
+def test_contract__pattern_refuses_what_time_parts_cannot_read(value):
+    found = problems(Contract(TIMED, max_batch_rows=3), {"amount": 1.0, "ts": value})
+    allowed = "an ISO-8601 date-time without a zone offset, such as 2024-03-01T13:45:00 or null"
+    assert found == {"ts": f"must be {allowed}; got {json.dumps(value)}"}
+
+
 def test_contract__time_field_in_the_json_schema():
     schema = TypeAdapter(Contract(TIMED, max_batch_rows=3).record).json_schema()
     ts = schema["properties"]["ts"]
-    assert ts["anyOf"][0] == {"format": "date-time", "type": "string"}
+    assert ts["anyOf"][0] == {"pattern": TIME_PATTERN, "type": "string"}
     assert "the model reads ts_hour and ts_dayofweek" in ts["description"]
     assert schema["examples"][0]["ts"] == "2024-03-01T13:45:00"
 

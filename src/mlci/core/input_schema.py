@@ -23,6 +23,12 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 MAX_LISTED_CATEGORIES = 50
 INPUT_FORM = "x-mlci-input-form"  # "raw"; absent: the derived form of older packages
 DERIVED = "x-mlci-derived"  # on a raw time field: {model feature: core.time_parts function}
+# What `core.time_parts.as_timestamp` reads from text: a date, and a time to the second, with no zone offset (JSON
+# Schema's "date-time" format requires one, so it is not claimed). Only February 29th of a non-leap year slips through.
+TIME_PATTERN = (
+    r"^\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2\d))"
+    r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?$"
+)
 
 
 def input_json_schema(schema: Schema, train: Any, title: str = "Input record") -> dict[str, Any]:
@@ -70,7 +76,7 @@ def _time_field(derived: dict[str, str], train: Any) -> dict[str, Any]:
     nullable = any(bool(train[name].isna().any()) for name in derived)
     return {
         "type": ["string", "null"] if nullable else "string",
-        "format": "date-time",
+        "pattern": TIME_PATTERN,
         "description": (
             "An ISO-8601 date and time without a zone offset, as in the training data (2024-03-01T13:45:00); "
             f"the model reads its {' and '.join(derived)}."

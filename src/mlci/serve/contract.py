@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_mo
 from typing_extensions import TypedDict
 
 from mlci.core.errors import ReleaseError
-from mlci.core.input_schema import DERIVED
+from mlci.core.input_schema import DERIVED, TIME_PATTERN
 from mlci.core.time_parts import as_timestamp, time_part
 
 MAX_ERRORS = 20  # errors listed in one response; the count of the others is given
@@ -155,7 +155,7 @@ class Contract:
         if kind == "extra_forbidden":
             allowed = "records" if in_batch and len(loc) == 1 else ", ".join(self.by_name)
             return f"is not a field the model takes; allowed fields: {allowed}"
-        if field is not None and kind in {"float_type", "string_type", "float_parsing"}:
+        if field is not None and kind in {"float_type", "string_type", "float_parsing", "string_pattern_mismatch"}:
             if value is None:
                 return f"must not be null: training had no missing values here ({_allowed(field)})"
             if field.kind == "number" and isinstance(value, int) and not isinstance(value, bool):
@@ -256,7 +256,7 @@ def request_types(fields: list[FieldSpec], max_batch_rows: int) -> tuple[type, t
             kind: Any = float
             info = Field(allow_inf_nan=False, description=_number_description(field))
         elif field.kind == "datetime":
-            kind = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+            kind = Annotated[str, Field(pattern=TIME_PATTERN)]
             info = Field(description=_time_description(field))
         else:
             kind = str
