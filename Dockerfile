@@ -42,9 +42,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
     PORT=8000 \
-    PACKAGE=/app/package
+    PACKAGE=/app/package \
+    WEB_CONCURRENCY=2
 USER 10001
 EXPOSE 8000
-# Standard library only (no curl in the image): exit 0 when GET /health answers 200.
+# Standard library only (no curl in the image): exit 0 when GET /health answers 200. WEB_CONCURRENCY worker processes
+# (one per core is the rule of thumb; each holds its own copy of the model). Set SERVE_API_KEY (docker run -e ...) to
+# require a key on /predict and /metadata; a public deployment still belongs behind an authenticating proxy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["python", "-m", "mlci.serve.healthcheck"]
 CMD ["python", "-m", "mlci.serve"]

@@ -9,6 +9,8 @@ cheapest client: what is timed is mostly the server):
 - one record per `POST /predict`, sequentially (default 2,000 requests, test-split rows in turn): p50, p99, max;
 - a 1,000-row batch (the first test rows), sequentially (default 30 times): median and max;
 - requests per second with 8 concurrent clients, one record per request, and their p50/p99;
+- `GET /health` while 4 clients post abusive bodies (`tests/serve/servekit.py`: 250k unknown keys, 200k empty
+  records, a string the size of the body limit, deep nesting, ...): the health check's p50/p99 and the refusals';
 - for reference, the bare model: `predict_proba` on one row and on 1,000 rows, the frame already built.
 
 Prints Markdown (progress on stderr) and the targets with pass or fail; `--json PATH` saves the numbers. The copy
@@ -35,11 +37,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # projectkit: the project copied into a temp git + DVC repository
+sys.path.insert(0, str(ROOT / "tests" / "serve"))  # servekit: the abusive bodies the serving tests send
 import projectkit  # noqa: E402
 
 # The targets from the serving issue, on a 2-core machine.
 MAX_P99_SINGLE_MS = 10.0
 MAX_BATCH_MS = 50.0
+MAX_HEALTH_UNDER_ABUSE_MS = 50.0  # p99 of GET /health while abusive bodies arrive
+MAX_REFUSAL_MS = 100.0  # p99 of the refusal of an abusive body
+ABUSERS = 4
 BATCH_ROWS = 1000
 WARM_UP = 50
 START_TIMEOUT = 120
@@ -56,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=30, help="sequential 1,000-row batches")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--per-client", type=int, default=250, help="requests each concurrent client sends")
+    parser.add_argument("--health-checks", type=int, default=300, help="GET /health requests under abuse")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number to this JSON file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     args = parser.parse_args(argv)
@@ -109,6 +116,8 @@ def measure(project: Path, work: Path, args: argparse.Namespace) -> dict:
         batch = sequential(port, [rows[:BATCH_ROWS]], args.batches, warm_up=3)
         progress(f"{args.clients} concurrent clients x {args.per_client} requests ...")
         concurrent = load(port, rows, args.clients, args.per_client)
+        progress(f"{args.health_checks} health checks while {ABUSERS} clients post abusive bodies ...")
+        abuse = under_abuse(port, args.health_checks)
         others = noise.other_cpu()
     finally:
         server.send_signal(signal.SIGTERM)
@@ -123,6 +132,7 @@ def measure(project: Path, work: Path, args: argparse.Namespace) -> dict:
         "single": summary(single),
         "batch": summary(batch),
         "concurrent": concurrent,
+        "abuse": abuse,
         "bare_model": bare,
         "other_cpu": others,
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
@@ -159,13 +169,67 @@ class Noise:
 
 
 def test_records(project: Path) -> list[dict]:
-    """The test split's feature rows as JSON records (null for NaN), read the way `evaluate` reads them."""
-    from mlci.core.frames import read_split
+    """The test split's rows as a client sends them (the raw record: the time column as a date-time, null for NaN)."""
+    from servekit import raw_records
+
+    from mlci.core.io import read_parquet
     from mlci.core.schema import Schema
 
     schema = Schema.load(project / "data/validated/schema.json")
-    X, _, _ = read_split(project / "data/split/test.parquet", schema)
-    return [{k: None if v != v else v for k, v in row.items()} for row in X.to_dict(orient="records")]
+    return raw_records(read_parquet(project / "data/split/test.parquet").to_pandas(), schema)
+
+
+def under_abuse(port: int, checks: int) -> dict:
+    """Seconds of each `GET /health` and of each abusive request, while `ABUSERS` clients post abusive bodies."""
+    from servekit import abusive_bodies
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", "/metadata")
+    fields = list(json.loads(connection.getresponse().read())["input_schema"]["properties"])
+    bodies = list(abusive_bodies(fields).values())
+    refusals: list[float] = []
+    statuses: set[int] = set()
+    stop = threading.Event()
+
+    def abuser(index: int) -> None:
+        sent = 0
+        while not stop.is_set() and sent < 10_000:  # bounded, and stops with the health checks
+            body, _, _ = bodies[(index + sent) % len(bodies)]
+            client = http.client.HTTPConnection("127.0.0.1", port, timeout=60)  # refusals may close the connection
+            start = time.perf_counter()
+            try:
+                client.request("POST", "/predict", body, {"Content-Type": "application/json"})
+                response = client.getresponse()
+                response.read()
+                statuses.add(response.status)
+            except (ConnectionResetError, BrokenPipeError):
+                statuses.add(413)  # refused by its Content-Length and closed while http.client was still sending it
+            refusals.append(time.perf_counter() - start)
+            client.close()
+            sent += 1
+
+    threads = [threading.Thread(target=abuser, args=(i,)) for i in range(ABUSERS)]
+    for thread in threads:
+        thread.start()
+    health = []
+    try:
+        time.sleep(0.2)  # the abusers are under way
+        for _ in range(checks):
+            start = time.perf_counter()
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            response.read()
+            health.append(time.perf_counter() - start)
+            if response.status != 200:
+                raise BenchError(f"GET /health answered {response.status} under abuse")
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    if not statuses <= {400, 413, 422}:
+        raise BenchError(f"abusive bodies were answered {sorted(statuses)}; expected 400, 413 or 422")
+    return {"abusers": ABUSERS, "health": summary(health), "refusals": summary(refusals)}
 
 
 def free_port() -> int:
@@ -301,6 +365,8 @@ def summary(seconds: list[float]) -> dict:
 def targets(results: dict) -> list[dict]:
     p99 = results["single"]["p99"] * 1000
     batch = results["batch"]["p50"] * 1000
+    health = results["abuse"]["health"]["p99"] * 1000
+    refusal = results["abuse"]["refusals"]["p99"] * 1000
     return [
         {"target": "single record: p99", "measured": p99, "limit": MAX_P99_SINGLE_MS, "pass": p99 <= MAX_P99_SINGLE_MS},
         {
@@ -308,6 +374,18 @@ def targets(results: dict) -> list[dict]:
             "measured": batch,
             "limit": MAX_BATCH_MS,
             "pass": batch <= MAX_BATCH_MS,
+        },
+        {
+            "target": "/health under abuse: p99",
+            "measured": health,
+            "limit": MAX_HEALTH_UNDER_ABUSE_MS,
+            "pass": health <= MAX_HEALTH_UNDER_ABUSE_MS,
+        },
+        {
+            "target": "abusive body refused: p99",
+            "measured": refusal,
+            "limit": MAX_REFUSAL_MS,
+            "pass": refusal <= MAX_REFUSAL_MS,
         },
     ]
 
@@ -322,6 +400,8 @@ def noise_text(share: float | None) -> str:
 
 def render(results: dict, checks: list[dict]) -> str:
     single, batch, load_, bare = results["single"], results["batch"], results["concurrent"], results["bare_model"]
+    abuse = results["abuse"]
+    health, refused = abuse["health"], abuse["refusals"]
     lines = [
         f"Prediction service on 127.0.0.1, {results['machine']['cpus']} CPUs, Python {results['machine']['python']}.",
         "",
@@ -333,6 +413,10 @@ def render(results: dict, checks: list[dict]) -> str:
         f"| {ms(batch['max'])} |",
         f"| one record, {load_['clients']} concurrent clients | {load_['requests']} | {ms(load_['p50'])} "
         f"| {ms(load_['p99'])} | {ms(load_['max'])} |",
+        f"| `GET /health` while {abuse['abusers']} clients post abusive bodies | {health['count']} "
+        f"| {ms(health['p50'])} | {ms(health['p99'])} | {ms(health['max'])} |",
+        f"| an abusive body (refused 400/413/422), {abuse['abusers']} at a time | {refused['count']} "
+        f"| {ms(refused['p50'])} | {ms(refused['p99'])} | {ms(refused['max'])} |",
         "",
         f"Throughput with {load_['clients']} concurrent clients: **{load_['rps']:.0f} requests/s** "
         f"({load_['requests']} requests in {load_['seconds']:.2f} s).",

@@ -7,7 +7,17 @@ import pandas as pd
 import pytest
 
 from mlci.core import input_schema
-from mlci.core.input_schema import JSON_SCHEMA_DIALECT, breaking_changes, field_types, input_json_schema
+from mlci.core.input_schema import (
+    DERIVED,
+    INPUT_FORM,
+    JSON_SCHEMA_DIALECT,
+    TIME_PATTERN,
+    breaking_changes,
+    field_types,
+    input_json_schema,
+    model_features,
+    time_features,
+)
 from mlci.core.schema import Schema
 
 SCHEMA = Schema(target="y", numeric=["amount", "age"], categorical=["channel", "country"])
@@ -191,3 +201,56 @@ def test_field_types__each_field_sorted_types() -> None:
 
 def test_field_types__empty_without_properties() -> None:
     assert field_types({}) == {}
+
+
+TIMED = Schema(
+    target="y",
+    numeric=["amount", "ts_hour", "ts_dayofweek"],
+    categorical=["channel"],
+    time_column="ts",
+)
+
+
+def timed_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "amount": [1.0, 2.0],
+            "ts_hour": [13.0, np.nan],
+            "ts_dayofweek": [4.0, np.nan],
+            "channel": ["web", "pos"],
+        }
+    )
+
+
+def test_input_json_schema__raw_record_with_the_time_column() -> None:
+    contract = input_json_schema(TIMED, timed_frame())
+
+    assert contract[INPUT_FORM] == "raw"
+    assert list(contract["properties"]) == ["amount", "ts", "channel"]
+    assert contract["required"] == ["amount", "ts", "channel"]
+    field = contract["properties"]["ts"]
+    assert field["type"] == ["string", "null"], "nullable: training had rows without a time"
+    assert field["pattern"] == TIME_PATTERN
+    assert field[DERIVED] == {"ts_hour": "hour", "ts_dayofweek": "day_of_week"}
+
+
+def test_model_features__a_time_field_stands_for_its_parts() -> None:
+    assert model_features(input_json_schema(TIMED, timed_frame())) == ["amount", "ts_hour", "ts_dayofweek", "channel"]
+    assert model_features(input_json_schema(SCHEMA, train_frame())) == SCHEMA.features
+
+
+def test_input_json_schema__a_numeric_time_column_is_a_feature() -> None:
+    schema = Schema(target="y", numeric=["amount", "ts"], categorical=["channel"], time_column="ts")
+    train = pd.DataFrame({"amount": [1.0], "ts": [1.7e9], "channel": ["web"]})
+
+    contract = input_json_schema(schema, train)
+
+    assert contract["properties"]["ts"] == {"type": "number", "x-training-range": [1.7e9, 1.7e9]}
+    assert time_features(schema) == {}
+
+
+def test_breaking_changes__the_derived_form_to_the_raw_form_is_major() -> None:
+    derived = input_json_schema(Schema(target="y", numeric=TIMED.numeric, categorical=["channel"]), timed_frame())
+    raw = input_json_schema(TIMED, timed_frame())
+
+    assert breaking_changes(derived, raw) == ["field 'ts_hour' removed", "field 'ts_dayofweek' removed"]

@@ -16,16 +16,18 @@ import subprocess
 import sys
 import tarfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import yaml
 
 from mlci.core.frames import read_split
-from mlci.core.input_schema import input_json_schema
+from mlci.core.input_schema import INPUT_FORM, input_json_schema, time_features
 from mlci.core.io import read_json, write_json
 from mlci.core.release import CHECKSUMS_FILE, checksums
 from mlci.core.schema import Schema
+from mlci.serve.params import ServeParams
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_NAME = "fraud-model"
@@ -37,14 +39,25 @@ SERVE_PARAMS = {"max_batch_rows": 100, "max_body_bytes": 64 * 1024, "log_max_byt
 START_TIMEOUT = 60  # seconds for a server to answer /health
 
 
-def build_package(project: Path, dist: Path, version: str = VERSION, threshold: float = THRESHOLD) -> Path:
-    """Write `dist/<model>-v<version>/` from `project`'s trained model, and its `.tar.gz` beside it."""
+def build_package(
+    project: Path, dist: Path, version: str = VERSION, threshold: float = THRESHOLD, form: str = "raw"
+) -> Path:
+    """Write `dist/<model>-v<version>/` from `project`'s trained model, and its `.tar.gz` beside it.
+
+    `form="derived"`: the input schema as packages were built before the raw contract, listing the model's features
+    themselves (`timestamp_hour`, `timestamp_dayofweek` rather than `timestamp`), with no input-form marker.
+    """
     package = dist / f"{MODEL_NAME}-v{version}"
     package.mkdir(parents=True)
     schema = Schema.load(project / "data/validated/schema.json")
     X, _, _ = read_split(project / "data/split/train.parquet", schema)
     shutil.copyfile(project / "models/model.skops", package / "model.skops")
-    write_json(package / "input_schema.json", input_json_schema(schema, X))
+    if form == "derived":
+        contract = input_json_schema(replace(schema, time_column=None), X)
+        del contract[INPUT_FORM]
+    else:
+        contract = input_json_schema(schema, X)
+    write_json(package / "input_schema.json", contract)
     metadata = {
         "name": MODEL_NAME,
         "version": version,
@@ -124,3 +137,41 @@ def records_json(X) -> list[dict]:
     """The rows of a feature frame as the JSON records a client sends: NaN as null, floats exact (Python's repr)."""
     rows = X.to_dict(orient="records")
     return json.loads(json.dumps([{k: None if v != v else v for k, v in row.items()} for row in rows]))
+
+
+def raw_records(split, schema: Schema) -> list[dict]:
+    """Rows of a split (a pandas frame) as a client sends them, timestamps as ISO-8601 strings.
+
+    The raw record: the data file's columns less the target and the features `validate` derived from the time column.
+    """
+    frame = split.drop(columns=[schema.target, *time_features(schema)])
+    for name in frame.columns:
+        if str(frame[name].dtype).startswith("datetime"):
+            frame[name] = [None if stamp is None or stamp != stamp else stamp.isoformat() for stamp in frame[name]]
+    return records_json(frame)
+
+
+def abusive_bodies(fields: list[str]) -> dict[str, tuple[bytes, int, str]]:
+    """Bodies that cost a naive service seconds and hundreds of MB: (body, status, fragment of the detail)."""
+    limit = ServeParams().body_limit(fields)
+    unknown_keys = 250_000
+    return {
+        "250k unknown keys": (
+            json.dumps({f"key{i:06d}": 1 for i in range(unknown_keys)}).encode(),
+            413,
+            "larger than",
+        ),
+        "1000 records x 300 keys": (
+            json.dumps({"records": [{f"k{i:03d}": 1.0 for i in range(300)}] * 1000}).encode(),
+            413,
+            "larger than",
+        ),
+        "unknown keys just under the limit": (
+            json.dumps({f"key{i:07d}": 1 for i in range(limit // 16)}).encode(),
+            422,
+            "is not a field the model takes",
+        ),
+        "200k empty records": (b'{"records": [' + b",".join([b"{}"] * 200_000) + b"]}", 422, "at most 1000 records"),
+        "a long string": (json.dumps({"channel": "x" * (limit - 100)}).encode(), 422, "at most 256 characters"),
+        "deep nesting": (b"[" * (limit - 10), 400, "nests too deeply"),
+    }

@@ -8,15 +8,30 @@ import subprocess
 import sys
 import warnings
 
+import numpy as np
 import pytest
-from servekit import SERVE_PARAMS, VERSION, free_port, serve_params, venv_environment
+from servekit import (
+    SERVE_PARAMS,
+    VERSION,
+    build_package,
+    free_port,
+    raw_records,
+    records_json,
+    serve_params,
+    venv_environment,
+)
 
 from mlci.core.errors import ParamsError
+from mlci.core.frames import read_split
+from mlci.core.input_schema import INPUT_FORM
+from mlci.core.io import read_parquet
+from mlci.core.model import load_model
 from mlci.core.release import CHECKSUMS_FILE, checksums, load_release
+from mlci.core.schema import Schema
 from mlci.serve import healthcheck
 from mlci.serve.__main__ import main
 from mlci.serve.app import create_app
-from mlci.serve.params import ServeParams, load_serve_params
+from mlci.serve.params import FIELD_BYTES, MIN_BODY_BYTES, ServeParams, load_serve_params
 from mlci.serve.predictlog import PredictionLog
 
 
@@ -44,12 +59,48 @@ def test_app__openapi_documents_the_fields_and_the_errors(release):
     spec = TestClient(create_app(release, ServeParams(max_batch_rows=7))).get("/openapi.json").json()
 
     record = spec["components"]["schemas"]["Record"]
-    assert list(record["properties"]) == release.features
+    assert list(record["properties"]) == list(release.input_schema["properties"])
     assert record["additionalProperties"] is False
     assert spec["components"]["schemas"]["Batch"]["properties"]["records"]["maxItems"] == 7
     responses = spec["paths"]["/predict"]["post"]["responses"]
     assert {"200", "400", "413", "422"} <= set(responses)
     assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+
+
+def test_app__serves_a_package_in_the_derived_form(trained_project, tmp_path):
+    # given: a package as built before the raw contract, whose fields are the model's features
+    old = load_release(build_package(trained_project, tmp_path, form="derived"))
+    assert INPUT_FORM not in old.input_schema
+    assert {"timestamp_hour", "timestamp_dayofweek"} <= set(old.input_schema["properties"])
+    assert "timestamp" not in old.input_schema["properties"]
+    schema = Schema.load(trained_project / "data/validated/schema.json")
+    split = trained_project / "data/split/test.parquet"
+    X, _, _ = read_split(split, schema)
+    X = X.iloc[:200]
+    expected = load_model(trained_project / "models/model.skops").predict_proba(X)[:, 1]
+
+    with TestClient(create_app(old, ServeParams())) as client:
+        # when: its clients send the derived features, as they always did
+        response = client.post("/predict", json={"records": records_json(X)})
+        raw = client.post("/predict", json=raw_records(read_parquet(split).to_pandas(), schema)[0])
+
+    # then: the same probabilities as the offline pipeline; the raw record is not its contract
+    assert response.status_code == 200, response.text
+    np.testing.assert_allclose(response.json()["probabilities"], expected, rtol=0, atol=1e-12)
+    assert raw.status_code == 422
+    problems = {error["field"]: error["message"] for error in raw.json()["errors"]}
+    assert problems["timestamp"].startswith("is not a field the model takes"), raw.text
+    assert problems["timestamp_hour"] == "is required (a number)", raw.text
+
+
+def test_app__raw_contract_marks_its_form(release):
+    assert release.input_schema[INPUT_FORM] == "raw"
+    assert release.input_schema["properties"]["timestamp"]["x-mlci-derived"] == {
+        "timestamp_hour": "hour",
+        "timestamp_dayofweek": "day_of_week",
+    }
+    assert {"timestamp_hour", "timestamp_dayofweek"} <= set(release.features), "derived from the time field"
+    assert "timestamp" not in release.features
 
 
 def test_app__logs_predictions(release, tmp_path):
@@ -77,8 +128,17 @@ def test_prediction_log__stops_at_its_bound(tmp_path, caplog):
 
 
 def test_serve_params(tmp_path):
-    path = serve_params(tmp_path, log_path="logs/p.jsonl")
-    assert load_serve_params(str(path)) == ServeParams(**SERVE_PARAMS, log_path="logs/p.jsonl")
+    path = serve_params(tmp_path, log_path="logs/p.jsonl", body_timeout_seconds=3)
+    assert load_serve_params(str(path)) == ServeParams(
+        **SERVE_PARAMS, log_path="logs/p.jsonl", body_timeout_seconds=3.0
+    )
+
+
+def test_serve_params__body_limit_sized_to_the_batch_limit():
+    fields = ["amount", "channel"]  # 6 + 7 bytes of names, and FIELD_BYTES for each value
+    assert ServeParams(max_batch_rows=1000).body_limit(fields) == 1000 * (13 + 2 * FIELD_BYTES)
+    assert ServeParams(max_batch_rows=1).body_limit(fields) == MIN_BODY_BYTES, "never below a floor"
+    assert ServeParams(max_body_bytes=5000).body_limit(fields) == 5000, "a set limit wins"
 
 
 @pytest.mark.parametrize(
@@ -86,7 +146,10 @@ def test_serve_params(tmp_path):
     [
         ({"max_batch_rows": 0}, "serve.max_batch_rows must be greater than or equal to 1; got 0."),
         ({"max_body_bytes": "1MB"}, "serve.max_body_bytes must be a valid integer; got '1MB'."),
-        ({"log_maxbytes": 10}, "unknown key serve.log_maxbytes; allowed keys here: log_max_bytes, log_path"),
+        ({"log_maxbytes": 10}, "unknown key serve.log_maxbytes; allowed keys here: body_timeout_seconds, keep_"),
+        ({"max_string_chars": 8}, "serve.max_string_chars must be greater than or equal to 32; got 8."),
+        ({"body_timeout_seconds": 0}, "serve.body_timeout_seconds must be greater than 0; got 0."),
+        ({"keep_alive_seconds": 1.5}, "serve.keep_alive_seconds must be a valid integer; got 1.5."),
     ],
 )
 def test_serve_params__bad_values(tmp_path, section, message):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from mlci.core.errors import ReleaseError
+from mlci.core.input_schema import TIME_PATTERN
 from mlci.serve.contract import Contract
 
 SCHEMA = {
@@ -124,4 +127,64 @@ def test_contract__json_schema_shows_the_fields(contract):
 def test_contract__refuses_a_type_it_cannot_serve():
     schema = {"properties": {"when": {"type": "integer"}}}
     with pytest.raises(ReleaseError, match=r"field 'when' has type \['integer'\]; the service takes number or string"):
+        Contract(schema, max_batch_rows=10)
+
+
+TIMED = {
+    "x-mlci-input-form": "raw",
+    "properties": {
+        "amount": {"type": "number"},
+        "ts": {"type": ["string", "null"], "x-mlci-derived": {"ts_hour": "hour", "ts_dayofweek": "day_of_week"}},
+    },
+}
+
+
+def test_contract__derives_the_time_features_as_training_did():
+    contract = Contract(TIMED, max_batch_rows=3)
+    records = [{"amount": 1.0, "ts": "2024-03-01T13:45:00"}, {"amount": 2.0, "ts": None}]
+
+    columns = contract.columns(records)
+
+    assert contract.features == ["amount", "ts_hour", "ts_dayofweek"]
+    assert contract.numeric == ["amount", "ts_hour", "ts_dayofweek"]
+    assert list(columns) == contract.features
+    assert columns["ts_hour"][0] == 13.0 and columns["ts_dayofweek"][0] == 4.0  # a Friday: Monday is 0
+    assert np.isnan(columns["ts_hour"][1]) and np.isnan(columns["ts_dayofweek"][1])
+
+
+@pytest.mark.parametrize("value", ["2024-03-01T13:45:00Z", "2024-03-01T13:45:00+02:00", "13:45", "2024-13-01"])
+def test_contract__time_errors_name_the_record_and_the_form(value):
+    contract = Contract(TIMED, max_batch_rows=3)
+    good = {"amount": 1.0, "ts": "2024-03-01 13:45:00"}
+
+    errors = contract.time_errors([good, {"amount": 1.0, "ts": value}], in_batch=True)
+
+    assert errors == [
+        {
+            "field": "records[1].ts",
+            "message": "must be an ISO-8601 date-time without a zone offset, such as 2024-03-01T13:45:00 or null; "
+            f"got {json.dumps(value)}",
+        }
+    ]
+    assert contract.time_errors([good], in_batch=False) == []
+
+
+@pytest.mark.parametrize("value", ["2024-03-01T13:45:00Z", "2024-02-30", "13:45", "2024-03-01T13:45:00.5"])
+def test_contract__pattern_refuses_what_time_parts_cannot_read(value):
+    found = problems(Contract(TIMED, max_batch_rows=3), {"amount": 1.0, "ts": value})
+    allowed = "an ISO-8601 date-time without a zone offset, such as 2024-03-01T13:45:00 or null"
+    assert found == {"ts": f"must be {allowed}; got {json.dumps(value)}"}
+
+
+def test_contract__time_field_in_the_json_schema():
+    schema = TypeAdapter(Contract(TIMED, max_batch_rows=3).record).json_schema()
+    ts = schema["properties"]["ts"]
+    assert ts["anyOf"][0] == {"pattern": TIME_PATTERN, "type": "string"}
+    assert "the model reads ts_hour and ts_dayofweek" in ts["description"]
+    assert schema["examples"][0]["ts"] == "2024-03-01T13:45:00"
+
+
+def test_contract__refuses_a_bad_derivation():
+    schema = {"properties": {"ts": {"type": "string", "x-mlci-derived": ["ts_hour"]}}}
+    with pytest.raises(ReleaseError, match="field 'ts': x-mlci-derived must map feature names to time parts"):
         Contract(schema, max_batch_rows=10)

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from servekit import build_package, records_json
+from servekit import build_package, raw_records
 
 from mlci.core.frames import read_split
+from mlci.core.io import read_parquet
 from mlci.core.lgbm import LightGBMModel
 from mlci.core.model import load_model
 from mlci.core.params import TrainParams
@@ -92,12 +93,13 @@ def test_dask_lightgbm__served_from_a_release_package(projects, tmp_path):
     schema = Schema.load(root / "data/validated/schema.json")
     X, _, _ = read_split(root / "data/split/test.parquet", schema)
     X = X.head(50)
+    records = raw_records(read_parquet(root / "data/split/test.parquet").to_pandas().head(50), schema)
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
         from fastapi.testclient import TestClient
     with TestClient(create_app(release, ServeParams())) as client:
-        response = client.post("/predict", json={"records": records_json(X)})
+        response = client.post("/predict", json={"records": records})
 
     assert response.status_code == 200, response.text
     expected = load_model(root / "models/model.skops").predict_proba(X)[:, 1]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from servekit import records_json
+from servekit import raw_records, records_json
 
 from mlci.core.frames import read_split
 from mlci.core.input_schema import input_json_schema
+from mlci.core.io import read_parquet
 from mlci.core.params import TrainParams
 from mlci.core.schema import Schema
 from mlci.serve.contract import Contract
@@ -21,19 +22,19 @@ FAST = {"random_forest": {"n_estimators": 20}, "hist_gradient_boosting": {"max_i
 def split(demo_split_dir):
     schema = Schema.load(demo_split_dir / "data/validated/schema.json")
     X, y, _ = read_split(demo_split_dir / "data/split/train.parquet", schema)
-    test, _, _ = read_split(demo_split_dir / "data/split/test.parquet", schema)
-    test = test.copy()
-    test.loc[test.index[::7], schema.categorical[0]] = "never seen in training"  # unknown categories too
-    return schema, X, y, test
+    full = read_parquet(demo_split_dir / "data/split/test.parquet").to_pandas()
+    full.loc[full.index[::7], schema.categorical[0]] = "never seen in training"  # unknown categories too
+    return schema, X, y, full
 
 
 @pytest.mark.parametrize("family", ["hist_gradient_boosting", "random_forest", "logistic_regression"])
 def test_predictor__equals_the_pipeline(split, family):
-    schema, X, y, test = split
+    schema, X, y, full = split
+    test = full[schema.features]
     model = train(TrainParams.model_validate({"model": family, **FAST}), schema, X, y)
     contract = Contract(input_json_schema(schema, X), max_batch_rows=len(test))
-    predictor = Predictor(model, schema.numeric)
-    records = records_json(test)
+    predictor = Predictor(model, contract.numeric)
+    records = raw_records(full, schema)  # the raw record: the service derives the time features
     assert any(value is None for record in records for value in record.values()), "want missing values too"
 
     served = predictor.positive_probabilities(contract.columns(records))
@@ -47,7 +48,8 @@ def test_predictor__equals_the_pipeline(split, family):
 def test_predictor__other_shapes_go_through_the_pipeline(split):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    schema, X, y, test = split
+    schema, X, y, full = split
+    test = full[schema.features]
     model = HistGradientBoostingClassifier(max_iter=5).fit(X[schema.numeric], y)  # no ColumnTransformer
     numeric_only = Schema(target=schema.target, numeric=schema.numeric, categorical=[])
     contract = Contract(input_json_schema(numeric_only, X), max_batch_rows=len(test))

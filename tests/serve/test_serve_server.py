@@ -1,7 +1,8 @@
 """A real server (`python -m mlci.serve` under uvicorn on 127.0.0.1) answering the way the offline pipeline predicts.
 
 Given a release package of the demo model, served with small limits (100 records, 64 KiB bodies) and the prediction
-log on: predictions equal `model.predict_proba` on the same test rows, and every kind of bad input is a 4xx whose
+log on: the test split's rows posted as they are (the raw record: the time column as a date-time, no derived
+features) get the probabilities of `model.predict_proba` on the same rows, and every kind of bad input is a 4xx whose
 message names the field and what is allowed.
 """
 
@@ -12,9 +13,10 @@ import json
 import httpx
 import numpy as np
 import pytest
-from servekit import GIT_SHA, SERVE_PARAMS, THRESHOLD, VERSION, records_json
+from servekit import GIT_SHA, SERVE_PARAMS, THRESHOLD, VERSION, raw_records
 
 from mlci.core.frames import read_split
+from mlci.core.io import read_parquet
 from mlci.core.model import load_model
 from mlci.core.schema import Schema
 
@@ -24,16 +26,17 @@ MAX_ROWS = SERVE_PARAMS["max_batch_rows"]
 
 @pytest.fixture(scope="module")
 def test_rows(trained_project):
-    """The test split's features, read the way `evaluate` reads them, and the offline model's probabilities."""
+    """The test split's rows as a client sends them, and the offline model's probabilities (as `evaluate` reads it)."""
     schema = Schema.load(trained_project / "data/validated/schema.json")
-    X, _, _ = read_split(trained_project / "data/split/test.parquet", schema)
+    split = trained_project / "data/split/test.parquet"
+    X, _, _ = read_split(split, schema)
     model = load_model(trained_project / "models/model.skops")
-    return X, model.predict_proba(X)[:, 1]
+    return raw_records(read_parquet(split).to_pandas(), schema), model.predict_proba(X)[:, 1]
 
 
 @pytest.fixture
 def record(test_rows) -> dict:
-    return records_json(test_rows[0].iloc[:1])[0]
+    return test_rows[0][0]
 
 
 def post(server, body, **options) -> httpx.Response:
@@ -47,9 +50,9 @@ def problems(response: httpx.Response) -> str:
 
 
 def test_predict__equals_the_offline_pipeline(server, test_rows):
-    X, expected = test_rows
-    records = records_json(X)
+    records, expected = test_rows
     assert any(None in record.values() for record in records), "the test rows should include missing values"
+    assert "timestamp" in records[0] and "timestamp_hour" not in records[0], "the raw record, not the model's features"
 
     probabilities, labels = [], []
     for start in range(0, len(records), MAX_ROWS):
@@ -65,8 +68,8 @@ def test_predict__equals_the_offline_pipeline(server, test_rows):
 
 
 def test_predict__one_record(server, test_rows):
-    X, expected = test_rows
-    response = post(server, records_json(X.iloc[[3]])[0])
+    records, expected = test_rows
+    response = post(server, records[3])
     assert response.status_code == 200, response.text
     assert response.json()["probabilities"] == pytest.approx([expected[3]], abs=1e-12)
 

@@ -88,7 +88,10 @@ class Release:
 
     @property
     def features(self) -> list[str]:
-        return list(self.input_schema["properties"])
+        """The features the model reads (a raw contract's time field stands for the parts derived from it)."""
+        from mlci.core.input_schema import model_features
+
+        return model_features(self.input_schema)
 
 
 def sha256(path: Path) -> str:

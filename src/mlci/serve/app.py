@@ -1,32 +1,38 @@
 """The FastAPI app: `POST /predict`, `GET /health`, `GET /metadata`, for one loaded release.
 
 `create_app(release, params)` takes a release that is already verified and loaded (`core.release`), so a missing or
-tampered package stops `python -m mlci.serve` before anything listens. Endpoints are plain `def`: FastAPI runs them
-in its thread pool, so a prediction never blocks the event loop. Each of those threads predicts on one OpenMP thread
-(the limit is per thread, so it is set in each thread on its first prediction): small inputs are up to 15x slower
-with every core woken (scikit-learn#30662), and one uvicorn worker per core scales better than threads.
+tampered package stops `python -m mlci.serve` before anything listens. `/predict` takes the body as bytes and hands
+all its work (parsing, the size checks of `limits`, validation, prediction) to the thread pool, so the event loop
+only moves bytes and `/health` answers while large batches are scored. Each of those threads predicts on one OpenMP
+thread (the limit is per thread, so it is set in each thread on its first prediction): small inputs are up to 15x
+slower with every core woken (scikit-learn#30662), and one uvicorn worker per core scales better than threads.
 
-Bad input is a 4xx that names the field and what is allowed: 400 for a body that is not JSON, 413 for a body over
-`serve.max_body_bytes` (checked before it is parsed), 422 for a body that breaks the contract. No request makes a 5xx.
-
-(No `from __future__ import annotations` here: FastAPI reads the endpoints' annotations, which refer to the request
-types built for this release inside `create_app`.)
+Bad input is a 4xx that names the field and what is allowed: 400 for a body that is not JSON, 401 without the API key
+(when `SERVE_API_KEY` is set), 408 for a body that arrives too slowly, 413 for a body over `serve.max_body_bytes`
+(checked before it is read in full), 422 for a body that breaks the contract or the size limits. No request makes a
+5xx.
 """
 
+from __future__ import annotations
+
+import json
 import threading
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-from fastapi import Body, FastAPI, HTTPException
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlci.core.errors import ReleaseError
 from mlci.core.release import Release
-from mlci.serve.contract import MAX_ERRORS, Contract
+from mlci.serve.contract import _FORMS, MAX_ERRORS, Contract
+from mlci.serve.guard import Guard, error_response
+from mlci.serve.limits import Refusal, check_size, parse
 from mlci.serve.params import ServeParams
 from mlci.serve.predictlog import PredictionLog
 from mlci.serve.predictor import Predictor
@@ -71,19 +77,25 @@ class ErrorResponse(BaseModel):
 
 ERRORS = {
     400: {"model": ErrorResponse, "description": "The body is not valid JSON"},
+    401: {"model": ErrorResponse, "description": "The API key is missing or wrong (when the service has one)"},
+    408: {"model": ErrorResponse, "description": "The body did not arrive within serve.body_timeout_seconds"},
     413: {"model": ErrorResponse, "description": "The body is larger than serve.max_body_bytes"},
-    422: {"model": ErrorResponse, "description": "The body breaks the input contract; each field's problem is listed"},
+    422: {
+        "model": ErrorResponse,
+        "description": "The body breaks the input contract or the size limits; each field's problem is listed",
+    },
 }
 _threads = threading.local()
 
 
-def create_app(release: Release, params: ServeParams) -> FastAPI:
-    """The service for `release`, with the limits and the prediction log of `params`."""
+def create_app(release: Release, params: ServeParams, api_key: str | None = None) -> FastAPI:
+    """The service for `release`, with the limits and the prediction log of `params`; `api_key`: required if given."""
     contract = Contract(release.input_schema, params.max_batch_rows)
+    body_type = TypeAdapter(contract.body)
     model, version = release.model, release.version
     threshold, negative, positive = decision(release)
     _serial(model)
-    predictor = Predictor(model, [field.name for field in contract.fields if field.kind == "number"])
+    predictor = Predictor(model, contract.numeric)
     log = PredictionLog(params.log_path, params.log_max_bytes) if params.log_path else None
     ready = threading.Event()
 
@@ -92,8 +104,42 @@ def create_app(release: Release, params: ServeParams) -> FastAPI:
         _one_openmp_thread()
         p = predictor.positive_probabilities(columns)
         if not np.isfinite(p).all():
-            raise HTTPException(422, "the model cannot score these values (too large); check the records' numbers")
+            raise Refusal(422, "the model cannot score these values (too large); check the records' numbers")
         return p.tolist(), np.where(p >= threshold, positive, negative).tolist()
+
+    def validated(raw: bytes, content_type: str) -> tuple[list[dict[str, Any]], bool]:
+        """The records of a body, and whether it was a batch; `Refusal` naming each problem."""
+        if not _is_json(content_type):
+            message = f"must be JSON sent with Content-Type: application/json: {_FORMS}"
+            raise Refusal(422, f"body: {message}", [{"field": "body", "message": message}])
+        if not raw.strip():
+            message = f"the body is empty; send {_FORMS}"
+            raise Refusal(422, f"body: {message}", [{"field": "body", "message": message}])
+        body = parse(raw)
+        check_size(body, contract, params.max_string_chars)
+        try:
+            valid = body_type.validate_python(body)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            described = contract.describe_errors(errors[:MAX_ERRORS])  # a bad 1,000-row batch may have 10,000
+            raise Refusal(422, _summary(described, len(errors)), described) from None
+        records, in_batch = contract.records(valid), isinstance(valid, contract.batch)
+        described = contract.time_errors(records, in_batch)
+        if described:
+            raise Refusal(422, _summary(described[:MAX_ERRORS], len(described)), described[:MAX_ERRORS])
+        return records, in_batch
+
+    def answer(raw: bytes, content_type: str) -> Response:
+        """The whole of a prediction, run in the thread pool."""
+        try:
+            records, _ = validated(raw, content_type)
+            probabilities, labels = score(records)
+        except Refusal as refused:
+            return error_response(refused.status, refused.detail, refused.errors)
+        if log is not None:
+            log.write(version, records, probabilities, labels)
+        result = {"model_version": version, "threshold": threshold, "probabilities": probabilities, "labels": labels}
+        return Response(json.dumps(result), media_type="application/json")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -113,44 +159,29 @@ def create_app(release: Release, params: ServeParams) -> FastAPI:
         ),
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=params.max_body_bytes)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        not_json = next((error for error in errors if error.get("type") == "json_invalid"), None)
-        if not_json is not None:
-            reason = not_json.get("ctx", {}).get("error", "JSON decode error")
-            position = not_json["loc"][-1]
-            return _error(400, f"the body is not valid JSON: {reason} (at character {position})")
-        described = contract.describe_errors(errors[:MAX_ERRORS])  # a bad 1,000-row batch may have 10,000
-        first = f"{described[0]['field']}: {described[0]['message']}"
-        listed = "listed in errors" if len(errors) <= MAX_ERRORS else f"the first {MAX_ERRORS} listed in errors"
-        more = f" (and {len(errors) - 1} more problems, {listed})" if len(errors) > 1 else ""
-        return _error(422, first + more, described)
+    app.add_middleware(
+        Guard, max_bytes=params.body_limit(contract.features), timeout=params.body_timeout_seconds, api_key=api_key
+    )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), headers=exc.headers)
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.post("/predict", response_model=Prediction, responses=ERRORS, summary="Score one record or a batch")
-    def predict(body: Annotated[contract.body, Body()]) -> dict[str, Any]:
+    async def predict(request: Request) -> Response:
         """Send one record as a JSON object, or a batch as `{"records": [...]}`; the fields are listed below."""
-        records = contract.records(body)
-        probabilities, labels = score(records)
-        if log is not None:
-            log.write(version, records, probabilities, labels)
-        return {"model_version": version, "threshold": threshold, "probabilities": probabilities, "labels": labels}
+        raw = await request.body()  # already read, and bounded, by `Guard`
+        return await run_in_threadpool(answer, raw, request.headers.get("content-type", ""))
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health, "description": "Still loading"}})
-    def health() -> Any:
+    async def health() -> Any:
         """Ready (200) once the model is loaded and has made its first prediction."""
         if not ready.is_set():
             return JSONResponse({"status": "loading", "version": version}, status_code=503)
         return {"status": "ok", "version": version}
 
     @app.get("/metadata", response_model=Metadata)
-    def metadata() -> dict[str, Any]:
+    async def metadata() -> dict[str, Any]:
         """What is served: version, commit, metrics at release, and the input contract."""
         facts = release.metadata
         return {
@@ -164,7 +195,32 @@ def create_app(release: Release, params: ServeParams) -> FastAPI:
             "source": release.source,
         }
 
+    app.openapi = lambda: _openapi(app, body_type)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI, body_type: TypeAdapter) -> dict[str, Any]:
+    """FastAPI's OpenAPI, with the request body `/predict` reads itself: the release's record, or a batch of them."""
+    if app.openapi_schema is None:
+        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        body = body_type.json_schema(ref_template="#/components/schemas/{model}")
+        spec.setdefault("components", {}).setdefault("schemas", {}).update(body.pop("$defs", {}))
+        content = {"application/json": {"schema": body}}
+        spec["paths"]["/predict"]["post"]["requestBody"] = {"required": True, "content": content}
+        app.openapi_schema = spec
+    return app.openapi_schema
+
+
+def _summary(described: list[dict[str, str]], count: int) -> str:
+    first = f"{described[0]['field']}: {described[0]['message']}"
+    listed = "listed in errors" if count <= MAX_ERRORS else f"the first {MAX_ERRORS} listed in errors"
+    return first + (f" (and {count - 1} more problems, {listed})" if count > 1 else "")
+
+
+def _is_json(content_type: str) -> bool:
+    """As FastAPI decides: application/json, or any application/*+json."""
+    kind = content_type.partition(";")[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
 def decision(release: Release) -> tuple[float, str, str]:
@@ -184,10 +240,6 @@ def decision(release: Release) -> tuple[float, str, str]:
     return threshold, negative, positive
 
 
-def _error(status: int, detail: str, errors: list | None = None, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
-
-
 def _one_openmp_thread() -> None:
     """Limit OpenMP (and BLAS) to one thread in the calling thread, once: OpenMP's limit is per thread."""
     if not getattr(_threads, "limited", False):
@@ -202,46 +254,3 @@ def _serial(model: Any) -> None:
     for _, step in getattr(model, "steps", [(None, model)]):
         if hasattr(step, "n_jobs"):
             step.n_jobs = 1
-
-
-class BodyLimit:
-    """ASGI middleware: a 413 for a body over `max_bytes`, from its Content-Length or while reading it, before parsing.
-
-    The body is read here (at most `max_bytes` of it) and handed on to the app whole.
-    """
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._too_large(scope, receive, send)
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return None
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await self._too_large(scope, receive, send)
-            more = message.get("more_body", False)
-        body, handed = b"".join(chunks), False
-
-        async def replay() -> dict:
-            nonlocal handed
-            if handed:
-                return await receive()
-            handed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        return await self.app(scope, replay, send)
-
-    async def _too_large(self, scope: dict, receive: Any, send: Any) -> None:
-        detail = f"the body is larger than {self.max_bytes} bytes (serve.max_body_bytes); send smaller batches"
-        response = _error(413, detail, headers={"connection": "close"})
-        await response(scope, receive, send)

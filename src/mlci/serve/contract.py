@@ -2,11 +2,16 @@
 
 The training schema (`core.input_schema`) says which fields a record has, which are numbers and which strings, and
 which may be null; `request_types` turns it into a strict pydantic `Record` (a TypedDict, so any column name works
-and validation is fast) and a `Batch` of records, so `/docs` shows the real fields and FastAPI enforces them:
+and validation is fast) and a `Batch` of records, so `/docs` shows the real fields and the service enforces them:
 - a number field takes JSON numbers only (not strings, not booleans, not NaN or infinity);
 - a string field takes any string: values training never saw are accepted, and the model treats them as it treats
   unseen categories (the pipeline's encoder maps them to "unknown");
+- a date-time field (the raw time column) takes an ISO-8601 date and time; the model's time features are derived from
+  it by `core.time_parts`, the code `validate` derived them with in training, so serving cannot skew from training;
 - null only where training had missing values; no unknown fields; no missing ones.
+
+A contract in the derived form (a package built before the raw form; see `core.input_schema`) lists the time features
+themselves, and is served as it was.
 
 `describe_errors` turns pydantic's validation errors into one line per field, naming the field and what is allowed.
 """
@@ -21,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_mo
 from typing_extensions import TypedDict
 
 from mlci.core.errors import ReleaseError
+from mlci.core.input_schema import DERIVED, TIME_PATTERN
+from mlci.core.time_parts import as_timestamp, time_part
 
 MAX_ERRORS = 20  # errors listed in one response; the count of the others is given
 MAX_SHOWN = 60  # characters of a rejected value quoted back
@@ -30,8 +37,9 @@ class FieldSpec(BaseModel):
     """One input field as the contract states it."""
 
     name: str
-    kind: Literal["number", "string"]
+    kind: Literal["number", "string", "datetime"]
     nullable: bool
+    derived: dict[str, str] = {}  # a date-time field: the model features derived from it, and their time_parts
     known: list[str] = []  # categorical values seen in training (the most frequent ones)
     training_range: list[float] | None = None
 
@@ -49,23 +57,39 @@ class Contract:
         if not self.fields:
             raise ReleaseError("the release's input schema lists no fields; the package is not usable")
         self.by_name = {field.name: field for field in self.fields}
+        self.features = [name for field in self.fields for name in (field.derived or [field.name])]
+        self.numeric = [
+            name for field in self.fields if field.kind != "string" for name in (field.derived or [field.name])
+        ]
         self.max_batch_rows = max_batch_rows
         self.record, self.batch, self.body = request_types(self.fields, max_batch_rows)
+        self._form = _form_of(self.fields)
+
+    def is_batch(self, body: Any) -> bool:
+        """Whether a parsed body is a batch (`{"records": [...]}`) rather than one record."""
+        return self._form(body) == "batch"
 
     def records(self, body: Any) -> list[dict[str, Any]]:
         """The validated records of a request body: a batch's records, or the one record."""
         return body.records if isinstance(body, self.batch) else [body]
 
     def columns(self, records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-        """The records as one array per field, in training order, typed as the pipeline's steps saw them in training.
+        """The model's features, one array each in training order, typed as the pipeline's steps saw them in training.
 
         Numbers as float64 with NaN for null; strings as objects with NaN for null (how a missing value reaches the
-        encoder in training). Built from lists, which is much cheaper than pandas' per-record path.
+        encoder in training); a date-time field as the features `core.time_parts` derives from it. Built from lists,
+        which is much cheaper than pandas' per-record path. The date-times must have passed `time_errors`.
         """
+        import pyarrow as pa
+
         columns = {}
         for field in self.fields:
             values = [record[field.name] for record in records]
-            if field.kind == "number":
+            if field.kind == "datetime":
+                stamps = as_timestamp(pa.array(values, type=pa.string()))
+                for name, part in field.derived.items():
+                    columns[name] = time_part(stamps, part).to_numpy(zero_copy_only=False)  # null becomes NaN
+            elif field.kind == "number":
                 columns[field.name] = np.array(values, dtype=np.float64)  # None becomes NaN
             else:
                 if field.nullable:
@@ -81,6 +105,29 @@ class Contract:
 
     def example(self) -> dict[str, Any]:
         return example_record(self.fields)
+
+    def time_errors(self, records: list[dict[str, Any]], in_batch: bool) -> list[dict[str, str]]:
+        """Each date-time value that `core.time_parts` cannot read, as described errors (checked once per field)."""
+        import pyarrow as pa
+
+        errors = []
+        for field in self.fields:
+            if field.kind != "datetime":
+                continue
+            try:
+                as_timestamp(pa.array([record[field.name] for record in records], type=pa.string()))
+                continue
+            except ValueError:
+                pass
+            for index, record in enumerate(records):
+                try:
+                    as_timestamp(pa.array([record[field.name]], type=pa.string()))
+                except ValueError:
+                    where = f"records[{index}].{field.name}" if in_batch else field.name
+                    errors.append(
+                        {"field": where, "message": f"must be {_allowed(field)}; got {_show(record[field.name])}"}
+                    )
+        return errors
 
     def describe_errors(self, errors: list[dict[str, Any]]) -> list[dict[str, str]]:
         """Pydantic's errors on a body as `{"field": "records[3].amount", "message": "must be a number; got ..."}`."""
@@ -108,7 +155,7 @@ class Contract:
         if kind == "extra_forbidden":
             allowed = "records" if in_batch and len(loc) == 1 else ", ".join(self.by_name)
             return f"is not a field the model takes; allowed fields: {allowed}"
-        if field is not None and kind in {"float_type", "string_type", "float_parsing"}:
+        if field is not None and kind in {"float_type", "string_type", "float_parsing", "string_pattern_mismatch"}:
             if value is None:
                 return f"must not be null: training had no missing values here ({_allowed(field)})"
             if field.kind == "number" and isinstance(value, int) and not isinstance(value, bool):
@@ -136,6 +183,7 @@ class Contract:
         return f"{error.get('msg', 'is not valid')}{got}"
 
 
+EXAMPLE_TIME = "2024-03-01T13:45:00"
 _FORMS = 'one record as a JSON object ({"field": value, ...}) or a batch ({"records": [record, ...]})'
 
 
@@ -147,6 +195,11 @@ def _field_spec(name: str, spec: dict[str, Any]) -> FieldSpec:
         raise ReleaseError(
             f"input schema field {name!r} has type {sorted(types)}; the service takes number or string fields"
         )
+    derived = spec.get(DERIVED) or {}
+    if base == {"string"} and derived:
+        if not isinstance(derived, dict) or not all(isinstance(v, str) for v in derived.values()):
+            raise ReleaseError(f"input schema field {name!r}: {DERIVED} must map feature names to time parts")
+        return FieldSpec(name=name, kind="datetime", nullable="null" in types, derived=derived)
     return FieldSpec(
         name=name,
         kind="number" if base == {"number"} else "string",
@@ -162,6 +215,8 @@ def example_record(fields: list[FieldSpec]) -> dict[str, Any]:
     for field in fields:
         if field.kind == "number":
             example[field.name] = field.training_range[0] if field.training_range else 0.0
+        elif field.kind == "datetime":
+            example[field.name] = EXAMPLE_TIME
         else:
             example[field.name] = field.known[0] if field.known else "unknown"
     return example
@@ -171,6 +226,8 @@ def _allowed(field: FieldSpec) -> str:
     null = " or null" if field.nullable else ""
     if field.kind == "number":
         return f"a number{null}"
+    if field.kind == "datetime":
+        return f"an ISO-8601 date-time without a zone offset, such as {EXAMPLE_TIME}{null}"
     shown = ", ".join(field.known[:10]) + (", ..." if len(field.known) > 10 else "")
     known = f"; known values: {shown} (others are treated as unseen)" if field.known else ""
     return f"a string{null}{known}"
@@ -198,6 +255,9 @@ def request_types(fields: list[FieldSpec], max_batch_rows: int) -> tuple[type, t
         if field.kind == "number":
             kind: Any = float
             info = Field(allow_inf_nan=False, description=_number_description(field))
+        elif field.kind == "datetime":
+            kind = Annotated[str, Field(pattern=TIME_PATTERN)]
+            info = Field(description=_time_description(field))
         else:
             kind = str
             info = Field(description=_string_description(field), examples=field.known[:10] or None)
@@ -243,6 +303,14 @@ def _number_description(field: FieldSpec) -> str:
         seen = f" Training values ranged from {low:g} to {high:g}; others are accepted."
     null = " Null for a missing value." if field.nullable else " Never null."
     return f"A number.{seen}{null}"
+
+
+def _time_description(field: FieldSpec) -> str:
+    null = " Null for a missing value." if field.nullable else " Never null."
+    return (
+        f"An ISO-8601 date and time without a zone offset, such as {EXAMPLE_TIME}; the model reads "
+        f"{' and '.join(field.derived)}, derived from it as in training.{null}"
+    )
 
 
 def _string_description(field: FieldSpec) -> str:
