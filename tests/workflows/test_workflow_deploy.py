@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from actkit import REMOTE_URL, ActRun, Project, Toolbox, Workspace, make_workspace, write_github
+from actkit import REMOTE_URL, REPOSITORY, ActRun, Project, Toolbox, Workspace, make_workspace, write_github
 
 from projectkit import VENV_BIN, dvc, edit_params, environment, git
 from s3kit import BUCKET, moto_s3
@@ -83,6 +83,16 @@ class Line:
         return json.loads((self.space.state / "github.json").read_text(encoding="utf-8")).get("releases", {})
 
 
+def redirect_origin(folder: Path, origin: Path) -> dict[str, str]:
+    """Git settings (by environment) under which `origin`, spelled as on GitHub, is the bare repository `origin`.
+
+    A global settings file rather than `GIT_CONFIG_*` variables: the workflows pass their token to git through those.
+    """
+    gitconfig = folder / "redirect.gitconfig"
+    gitconfig.write_text(f'[url "{origin}"]\n\tinsteadOf = {REMOTE_URL}\n', encoding="utf-8")
+    return {"GIT_CONFIG_GLOBAL": str(gitconfig)}
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -101,8 +111,7 @@ def line(project: Project, toolbox: Toolbox, s3_url: str, tmp_path_factory: pyte
     origin = base / "origin.git"
     env = toolbox.environment()
     git(base, "clone", "--quiet", "--bare", str(project.origin), str(origin), env=env)
-    redirect = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{origin}.insteadOf"}
-    redirect["GIT_CONFIG_VALUE_0"] = REMOTE_URL
+    redirect = redirect_origin(base, origin)
     write_github(space.state)
     line = Line(space, origin, redirect)
     dvc(space.repo, "remote", "add", "--default", "s3", f"s3://{BUCKET}/deploy", env=line.code_env())
@@ -289,3 +298,29 @@ def test_tampered_package__is_refused(line: Line, first: ActRun, tmp_path: Path)
     )  # fmt: skip
     assert verify.returncode == 2
     assert "MODEL_CARD.md does not match its checksum" in verify.stderr and "Traceback" not in verify.stderr
+
+
+def test_dispatch_on_a_branch__checks_but_publishes_nothing(workspace: Workspace, tmp_path: Path) -> None:
+    """A manual run on an unreviewed branch: the build job runs as a check; the publish job never starts."""
+    origin = tmp_path / "branch-origin.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(workspace.project.origin), str(origin))
+    redirect = redirect_origin(tmp_path, origin)
+    write_github(workspace.state)
+    readme = workspace.repo / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nA change nobody reviewed.\n", encoding="utf-8")
+    sha = workspace.commit("Unreviewed", branch="unreviewed")
+    payload = {"ref": "refs/heads/unreviewed", "inputs": {}, "repository": {"full_name": REPOSITORY, "private": False}}
+
+    run = workspace.act("workflow_dispatch", "deploy.yml", payload, env=redirect)
+
+    assert run.returncode == 0 and "Job failed" not in run.log, run.tail()
+    assert run.step("Champion vs challenger, package and version tag (local)") == "success", run.tail()
+    assert "refs/heads/unreviewed is not main: this run reproduces, gates and packages as a check" in run.log
+    assert run.step("Check the release (checksums, names, and the tag on this commit)") is None, "publish never ran"
+    for publishing in ("docker-login", "build-push", "attest-build-provenance", "setup-buildx", "download-artifact"):
+        assert not run.calls_of(publishing), publishing
+    assert not [c for c in run.calls_of("gh") if c.get("command") == "release create"]
+    assert git(origin, "tag", "--list").split() == [], "no tag reached origin"
+    assert git(origin, "rev-parse", "main").strip() != sha and "unreviewed" not in git(origin, "branch", "--list")
+    assert not (workspace.state / "registry.json").exists(), "no image pushed"
+    assert run.github.get("releases", {}) == {}
