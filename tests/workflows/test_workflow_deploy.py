@@ -210,6 +210,14 @@ def test_promotion__then_a_release_judged_against_production_then_rollback(
     promoted = line.promote("1.0.0", "production")
     assert promoted.succeeded(), promoted.tail()
     assert f"{MODEL}#production#1" in line.tags()
+    digest = line.images()[f"{IMAGE}:1.0.0"]
+    verify = [c for c in promoted.calls_of("gh") if c.get("command") == "attestation verify"][-1]
+    assert verify["subject"] == f"oci://{IMAGE}@{digest}" and verify["flags"]["--repo"] == "acme/mlci"
+    assert verify["flags"]["--signer-workflow"] == "acme/mlci/.github/workflows/deploy.yml"
+    moves = [c["args"] for c in promoted.calls_of("docker") if c["args"][2] == "create"]
+    assert moves[-1][-1] == f"{IMAGE}@{digest}", "the stage tag moves to the digest that was verified"
+    log = promoted.log
+    assert log.index("Success - Main Move the image's stage tag") < log.index("Main Push the stage tag"), "image first"
     assert gto_show(line, tmp_path)[MODEL]["stage"]["production"] == "v1.0.0"
 
     line.push_main(
@@ -324,3 +332,26 @@ def test_dispatch_on_a_branch__checks_but_publishes_nothing(workspace: Workspace
     assert git(origin, "rev-parse", "main").strip() != sha and "unreviewed" not in git(origin, "branch", "--list")
     assert not (workspace.state / "registry.json").exists(), "no image pushed"
     assert run.github.get("releases", {}) == {}
+
+
+def test_promote__refuses_an_image_without_provenance(line: Line, first: ActRun) -> None:
+    """The version's image tag replaced in the registry by an image deploy.yml never attested: nothing moves."""
+    assert first.succeeded(), first.tail()
+    registry = line.space.state / "registry.json"
+    saved = registry.read_text(encoding="utf-8")
+    images = json.loads(saved)
+    images[f"{IMAGE}:1.0.0"] = "sha256:" + "0" * 64
+    registry.write_text(json.dumps(images), encoding="utf-8")
+    tags = line.tags()
+    try:
+        run = line.promote("1.0.0", "staging")
+        after = line.images()
+    finally:
+        registry.write_text(saved, encoding="utf-8")
+
+    assert not run.succeeded()
+    assert run.step("Verify the image's provenance") == "failure", run.tail()
+    assert "no attestations found for subject: sha256:" + "0" * 64 in run.log
+    assert run.step("Move the image's stage tag to the version's image") is None
+    assert run.step("Push the stage tag") is None
+    assert line.tags() == tags and after.get(f"{IMAGE}:staging") == images.get(f"{IMAGE}:staging")
