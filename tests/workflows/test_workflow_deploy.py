@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from actkit import REMOTE_URL, ActRun, Project, Toolbox, Workspace, make_workspace, write_github
+from actkit import REMOTE_URL, REPOSITORY, ActRun, Project, Toolbox, Workspace, make_workspace, write_github
 
 from projectkit import VENV_BIN, dvc, edit_params, environment, git
 from s3kit import BUCKET, moto_s3
@@ -83,6 +83,16 @@ class Line:
         return json.loads((self.space.state / "github.json").read_text(encoding="utf-8")).get("releases", {})
 
 
+def redirect_origin(folder: Path, origin: Path) -> dict[str, str]:
+    """Git settings (by environment) under which `origin`, spelled as on GitHub, is the bare repository `origin`.
+
+    A global settings file rather than `GIT_CONFIG_*` variables: the workflows pass their token to git through those.
+    """
+    gitconfig = folder / "redirect.gitconfig"
+    gitconfig.write_text(f'[url "{origin}"]\n\tinsteadOf = {REMOTE_URL}\n', encoding="utf-8")
+    return {"GIT_CONFIG_GLOBAL": str(gitconfig)}
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -101,8 +111,7 @@ def line(project: Project, toolbox: Toolbox, s3_url: str, tmp_path_factory: pyte
     origin = base / "origin.git"
     env = toolbox.environment()
     git(base, "clone", "--quiet", "--bare", str(project.origin), str(origin), env=env)
-    redirect = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{origin}.insteadOf"}
-    redirect["GIT_CONFIG_VALUE_0"] = REMOTE_URL
+    redirect = redirect_origin(base, origin)
     write_github(space.state)
     line = Line(space, origin, redirect)
     dvc(space.repo, "remote", "add", "--default", "s3", f"s3://{BUCKET}/deploy", env=line.code_env())
@@ -201,6 +210,14 @@ def test_promotion__then_a_release_judged_against_production_then_rollback(
     promoted = line.promote("1.0.0", "production")
     assert promoted.succeeded(), promoted.tail()
     assert f"{MODEL}#production#1" in line.tags()
+    digest = line.images()[f"{IMAGE}:1.0.0"]
+    verify = [c for c in promoted.calls_of("gh") if c.get("command") == "attestation verify"][-1]
+    assert verify["subject"] == f"oci://{IMAGE}@{digest}" and verify["flags"]["--repo"] == "acme/mlci"
+    assert verify["flags"]["--signer-workflow"] == "acme/mlci/.github/workflows/deploy.yml"
+    moves = [c["args"] for c in promoted.calls_of("docker") if c["args"][2] == "create"]
+    assert moves[-1][-1] == f"{IMAGE}@{digest}", "the stage tag moves to the digest that was verified"
+    log = promoted.log
+    assert log.index("Success - Main Move the image's stage tag") < log.index("Main Push the stage tag"), "image first"
     assert gto_show(line, tmp_path)[MODEL]["stage"]["production"] == "v1.0.0"
 
     line.push_main(
@@ -289,3 +306,52 @@ def test_tampered_package__is_refused(line: Line, first: ActRun, tmp_path: Path)
     )  # fmt: skip
     assert verify.returncode == 2
     assert "MODEL_CARD.md does not match its checksum" in verify.stderr and "Traceback" not in verify.stderr
+
+
+def test_dispatch_on_a_branch__checks_but_publishes_nothing(workspace: Workspace, tmp_path: Path) -> None:
+    """A manual run on an unreviewed branch: the build job runs as a check; the publish job never starts."""
+    origin = tmp_path / "branch-origin.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(workspace.project.origin), str(origin))
+    redirect = redirect_origin(tmp_path, origin)
+    write_github(workspace.state)
+    readme = workspace.repo / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nA change nobody reviewed.\n", encoding="utf-8")
+    sha = workspace.commit("Unreviewed", branch="unreviewed")
+    payload = {"ref": "refs/heads/unreviewed", "inputs": {}, "repository": {"full_name": REPOSITORY, "private": False}}
+
+    run = workspace.act("workflow_dispatch", "deploy.yml", payload, env=redirect)
+
+    assert run.returncode == 0 and "Job failed" not in run.log, run.tail()
+    assert run.step("Champion vs challenger, package and version tag (local)") == "success", run.tail()
+    assert "refs/heads/unreviewed is not main: this run reproduces, gates and packages as a check" in run.log
+    assert run.step("Check the release (checksums, names, and the tag on this commit)") is None, "publish never ran"
+    for publishing in ("docker-login", "build-push", "attest-build-provenance", "setup-buildx", "download-artifact"):
+        assert not run.calls_of(publishing), publishing
+    assert not [c for c in run.calls_of("gh") if c.get("command") == "release create"]
+    assert git(origin, "tag", "--list").split() == [], "no tag reached origin"
+    assert git(origin, "rev-parse", "main").strip() != sha and "unreviewed" not in git(origin, "branch", "--list")
+    assert not (workspace.state / "registry.json").exists(), "no image pushed"
+    assert run.github.get("releases", {}) == {}
+
+
+def test_promote__refuses_an_image_without_provenance(line: Line, first: ActRun) -> None:
+    """The version's image tag replaced in the registry by an image deploy.yml never attested: nothing moves."""
+    assert first.succeeded(), first.tail()
+    registry = line.space.state / "registry.json"
+    saved = registry.read_text(encoding="utf-8")
+    images = json.loads(saved)
+    images[f"{IMAGE}:1.0.0"] = "sha256:" + "0" * 64
+    registry.write_text(json.dumps(images), encoding="utf-8")
+    tags = line.tags()
+    try:
+        run = line.promote("1.0.0", "staging")
+        after = line.images()
+    finally:
+        registry.write_text(saved, encoding="utf-8")
+
+    assert not run.succeeded()
+    assert run.step("Verify the image's provenance") == "failure", run.tail()
+    assert "no attestations found for subject: sha256:" + "0" * 64 in run.log
+    assert run.step("Move the image's stage tag to the version's image") is None
+    assert run.step("Push the stage tag") is None
+    assert line.tags() == tags and after.get(f"{IMAGE}:staging") == images.get(f"{IMAGE}:staging")

@@ -2,7 +2,9 @@
 
 A holiday batch drifts: the workflow takes it in (as generator parameters in params.yaml), reproduces, reports
 against main, pushes `retrain/<date>` and opens a pull request whose body is the drift report and the model report.
-A second drifted batch updates that branch and pull request instead of opening another. A normal batch opens nothing.
+A second drifted batch updates that branch and pull request instead of opening another; a pull request that is not
+the workflow's own (from a fork, or by a person) is never pushed to or edited, whatever its branch is called. A
+normal batch opens nothing.
 Pushes go to a bare copy of the project's origin (git's `insteadOf`), so each test sees only its own branches.
 """
 
@@ -99,6 +101,43 @@ def test_holiday_batch__opens_a_retrain_pull_request_and_a_second_updates_it(
     (updated,) = second.github["pulls"].values()
     assert updated["number"] == pull["number"] and updated["body"] != body
     assert "## Drift check: DRIFT" in updated["body"]
+
+
+def test_fork_pull_request_on_a_retrain_branch__is_left_untouched(
+    workspace: Workspace, origin: Path, fake_github
+) -> None:
+    """Neither an outsider's pull request from a fork's `retrain/x` nor a person's `retrain/manual` is adopted.
+
+    The fork's pull request even carries the label (a maintainer may set it); the workflow opens a pull request of its
+    own, labelled.
+    """
+    outsider = {
+        "number": 5, "state": "open", "title": "Tweak the model", "body": "Looks harmless.",
+        "headRefName": "retrain/x", "baseRefName": "main", "isCrossRepository": True,
+        "author": {"login": "outsider", "is_bot": False}, "labels": [{"name": "retrain"}],
+    }  # fmt: skip
+    person = {
+        **outsider, "number": 6, "title": "Manual retrain", "body": "By hand.", "headRefName": "retrain/manual",
+        "isCrossRepository": False, "author": {"login": "maintainer", "is_bot": False}, "labels": [],
+    }  # fmt: skip
+    fake_github(pulls={"5": outsider, "6": person})
+    branch = f"retrain/{time.strftime('%Y-%m-%d', time.gmtime())}"
+
+    run = dispatch(workspace, origin, "holiday", 7)
+
+    assert run.succeeded(), run.tail()
+    assert branches(origin) == ["main", branch], "nothing pushed to retrain/x or retrain/manual"
+    pulls = run.github["pulls"]
+    assert pulls["5"] == outsider and pulls["6"] == person, "their titles and bodies are as they were"
+    assert not [call for call in run.calls_of("gh") if call.get("command") == "pr edit"]
+    (create,) = [call for call in run.calls_of("gh") if call.get("command") == "pr create"]
+    assert create["flags"]["--head"] == branch and create["flags"]["--label"] == "retrain"
+    (listing,) = [call for call in run.calls_of("gh") if call.get("command") == "pr list"]
+    assert listing["flags"]["--label"] == "retrain"
+    ours = pulls["7"]
+    assert ours["labels"] == [{"name": "retrain"}] and ours["author"]["login"] == "app/github-actions"
+    assert ours["headRefName"] == branch and "## Drift check: DRIFT" in ours["body"]
+    assert "retrain" in run.github["labels"], "the label is created when missing"
 
 
 def test_normal_batch__opens_nothing(workspace: Workspace, origin: Path, fake_github) -> None:

@@ -1,6 +1,7 @@
 """The fake GitHub that the `gh` and `cml` stand-ins share: pull requests and their comments in one JSON file.
 
-`STANDIN_STATE/github.json` holds `{"repository": "owner/name", "pulls": {"<n>": {...}}, "comments": {"<n>": [...]}}`.
+`STANDIN_STATE/github.json` holds `{"repository": "owner/name", "pulls": {"<n>": {...}}, "comments": {"<n>": [...]}}`,
+and `"labels"` and `"releases"` once something creates them.
 Comments are listed oldest first, 30 to a page, as the REST API does.
 """
 
@@ -14,6 +15,11 @@ sys.path.insert(0, os.environ["STANDIN_LIB"])
 from standin import state  # noqa: E402
 
 PAGE = 30
+# Who a pull request is by, from the token that opened it, as `gh pr list --json author` prints bots.
+AUTHORS = {
+    "token-of-the-run": {"login": "app/github-actions", "is_bot": True},
+    "ghs_app-installation-token": {"login": "app/mlci-retrain", "is_bot": True},
+}
 
 
 def load() -> dict:
