@@ -22,7 +22,7 @@ HOSTILE = [
 def test_escape__one_line_no_bare_pipe_or_markup(value):
     text = escape(value)
     assert "\n" not in text and "\r" not in text
-    for char in "|<>`*_[]()":
+    for char in "|<>`*_[]":
         assert char not in text.replace("\\" + char, ""), f"{char!r} left bare in {text!r}"
 
 

@@ -366,7 +366,7 @@ def test_card_render__every_section_in_order() -> None:
     assert "| log_loss (lower is better) | 0.2 |" in text and "| roc_auc (higher is better) | 0.91 |" in text
     assert "| metric | production v1.0.0 | this version |" in text and "| roc_auc | 0.9 | 0.91 |" in text
     assert "Per segment (`channel`):" in text and "| web | 120 | 0.9 | 0.5 | 0.4 |" in text
-    assert "- Version 1.1.0 is a minor release: field \\'country\\' added." in text  # escaped: names a column
+    assert "- Version 1.1.0 is a minor release: field 'country' added." in text  # escaped: names a column
     assert f"- commit `{'a' * 40}` (2026-01-02T03:04:05+00:00)" in text
     assert f"- model `models/model.skops`: md5 `{'m' * 32}`" in text
 

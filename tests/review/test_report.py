@@ -242,7 +242,7 @@ def test_fit__huge_report_is_shortened_least_important_first():
     )
     assert table_row(comment, "roc_auc ↑")[3] == "-0.0137", "the metrics table is kept whole"
     assert all(f"`train.grid.option_{i:03d}`" in comment for i in range(300)), "params outrank segments"
-    kept = sum(f"| merchant\\-{i:04d} |" in comment for i in range(600))
+    kept = sum(f"| merchant-{i:04d} |" in comment for i in range(600))
     assert 0 < kept < 600
     assert f"_{600 - kept} more segments in the full report._" in comment
     for title in ("### Curves", "### Top features", "### Confusion matrix"):  # less important than segments

@@ -1,16 +1,16 @@
 """A real server under abuse: bodies built to cost CPU and memory are refused fast, and `/health` still answers.
 
 The server runs as the image runs it (two uvicorn workers, the default body limit sized to 1,000-record batches) with
-an API key and a one-second body timeout. Each abusive body is a 400, 413 or 422 in under 100 ms (the best of three
-tries, so a busy machine does not fail the test; before the size checks such bodies took seconds), and `/health`
-answers while several of them run at once. `make bench-serve` prints the latencies.
+an API key and a one-second body timeout. Each abusive body is a 400, 413 or 422 well within a second (before the size
+checks such bodies took seconds of CPU each), and `/health` answers inside the image's 3-second health check while
+several of them run at once. These bounds only tell "refused before the work" from "did the work" on any machine, busy
+or not; the latency targets (100 ms per refusal, 50 ms for `/health`) are measured by `make bench-serve`.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import statistics
 import sys
 import threading
 import time
@@ -24,7 +24,8 @@ from mlci.serve.params import ServeParams
 pytestmark = pytest.mark.slow
 API_KEY = "test-key-0123456789"  # pragma: allowlist secret (a test value)
 AUTH = {"x-api-key": API_KEY, "content-type": "application/json"}
-MAX_SECONDS = 0.1
+MAX_SECONDS = 1.0  # best of three; parsing 250k keys alone took 4.5 s before the checks
+HEALTH_CHECK_SECONDS = 3.0  # the image's HEALTHCHECK timeout
 BODY_TIMEOUT = 1.0
 STARTUP_SECONDS = 180
 
@@ -101,7 +102,7 @@ def test_health__answers_while_abusive_requests_run(guarded, bodies):
         for thread in threads:
             thread.join()
     assert refused and set(refused) <= {400, 422}, set(refused)
-    assert statistics.median(latencies) < 0.05, f"/health took {statistics.median(latencies) * 1000:.0f} ms (median)"
+    assert max(latencies) < HEALTH_CHECK_SECONDS, f"/health took {max(latencies) * 1000:.0f} ms at worst"
     assert "Traceback" not in guarded.output()
 
 

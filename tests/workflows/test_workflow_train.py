@@ -104,11 +104,13 @@ def test_pull_request__reuses_mains_cache_reports_and_passes(
     assert report.startswith(MARKER) and len(report) < 65536
     assert gate["passed"] is True and "Quality gate: passed" in verdict(report)
     base_metrics = json.loads((workspace.repo / "reports/eval/metrics.json").read_text())
-    table = metrics_table(report)
+    assert "Judged on the same rows" in report and gate["comparison"]["kind"] == "same_rows"
+    table = metrics_table(report)  # the first: both models on the same rows
     for name in ("roc_auc", "average_precision"):
         row = table[name]
-        assert float(row["base"]) == base_metrics[name]
-        delta = round(float(row["head"]) - float(row["base"]), 4)
+        # The test split did not change, so main's model (from main's DVC cache) on it gives main's committed numbers.
+        assert float(row["base model"]) == base_metrics[name]
+        delta = round(float(row["head model"]) - float(row["base model"]), 4)
         assert delta != 0 and float(row["change"]) == pytest.approx(delta, abs=1e-9), row
     assert "learning_rate" in report
     assert run.step("Write the report to the job summary") == "success"
@@ -127,7 +129,7 @@ def test_pull_request__reuses_mains_cache_reports_and_passes(
 def test_pull_request_from_a_fork__failing_gate_fails_after_the_upload(
     pushed_main: PushedMain, workspace: Workspace
 ) -> None:
-    """A fork's PR regresses past main's limit and loosens it in the same commit: main's gate judges it.
+    """A fork's PR regresses past main's limit on the same rows and loosens it in one commit: main's gate judges it.
 
     Its report, which flags the gate change, is uploaded; then the job fails on the gate.
     """
@@ -151,19 +153,21 @@ def test_pull_request_from_a_fork__failing_gate_fails_after_the_upload(
     artifact = run.artifact("pr-report")
     gate = json.loads((artifact / "gate.json").read_text())
     report = (artifact / "report.md").read_text(encoding="utf-8")
-    assert gate["passed"] is False and any("average_precision" in reason for reason in gate["reasons"])
+    assert gate["passed"] is False and any("roc_auc fell by" in reason for reason in gate["reasons"]), gate["reasons"]
     assert "Quality gate: failed" in verdict(report)
     assert gate["thresholds"]["source"] == "base", "a pull request cannot loosen the gate that judges it"
-    assert gate["thresholds"]["changes"] == {"gate.max_regression.average_precision": {"old": 0.05, "new": 0.5}}
+    assert gate["thresholds"]["changes"] == {"gate.max_regression.roc_auc": {"old": 0.02, "new": 0.5}}
     assert "**This pull request changes the gate:** the new thresholds apply after merge" in report
     assert json.loads((artifact / "pr.json").read_text()) == {"pr_number": 8, "head_sha": head}
     assert "gate failed" in run.log
 
 
 LEARNING_RATE = {"train": {"hist_gradient_boosting": {"learning_rate": 0.2}}}
-# On the small demo set, strongly regularised logistic regression loses about 0.067 of average precision, past the
-# 0.05 main allows; the same commit loosens that limit, which must not count before it is merged.
+# On the small demo set's 600 test rows, a one-split model loses about 0.24 of ROC AUC against main's model, interval
+# about [-0.39, -0.09]: real, and past the 0.02 main allows. The same commit loosens that limit, which must not count
+# before it is merged. (A milder change, such as strongly regularised logistic regression, loses 0.067 of average
+# precision there, which on 18 positive rows is noise.)
 REGRESSION = {
-    "train": {"model": "logistic_regression", "logistic_regression": {"C": 0.0001}},
-    "gate": {"max_regression": {"average_precision": 0.5}},
+    "train": {"hist_gradient_boosting": {"max_iter": 1, "max_leaf_nodes": 2, "early_stopping": False}},
+    "gate": {"max_regression": {"roc_auc": 0.5}},
 }

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# CommonMark lets any ASCII punctuation be escaped with a backslash, and the backslash then shows nothing.
-_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?\[\\\]^_`{|}~])""")
+# The characters that start markup inside a line: code, emphasis, links and images (a `[` opens both), HTML and
+# autolinks, strikethrough, entities, table cells and GitHub's math. CommonMark shows a backslash-escaped one as itself.
+# Others (`.`, `-`, `#`, `(`, ...) act only at the start of a line or after one of these, and stay readable.
+_MARKUP = re.compile(r"""([\\`*_\[\]<>|~&$])""")
 _LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
 # GitHub links @name and @org/team in any text node, escaped or not; a word joiner after the @ stops it unseen.
 _WORD_JOINER = "\u2060"
@@ -21,7 +23,7 @@ _WORD_JOINER = "\u2060"
 def escape(text: object) -> str:
     """`text` as literal text in a Markdown table cell or paragraph: no markup, no mention, one line."""
     flat = _LINE_BREAKS.sub(" ", str(text))
-    return _PUNCTUATION.sub(r"\\\1", flat).replace("@", "@" + _WORD_JOINER)
+    return _MARKUP.sub(r"\\\1", flat).replace("@", "@" + _WORD_JOINER)
 
 
 def code(text: object) -> str:

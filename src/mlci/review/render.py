@@ -173,8 +173,8 @@ def _header(data: ReportData) -> Section:
         "## Model report",
         "",
         verdict(data.gate),
-        *comparison_note(data),
         *thresholds_note(data.gate),
+        *comparison_note(data),
         "",
         f"Head {head} compared with base `{data.base_sha[:7]}`.",
     ]
