@@ -237,14 +237,12 @@ def _segments(y, p, segments, params: MonitorParams) -> dict:
     """{segment: (labels, scores)} for the segments large enough, with both classes, to be judged."""
     import numpy as np
 
+    values, counts = np.unique(segments, return_counts=True)
     found = {}
-    for value in np.unique(segments):
+    for value in values[counts >= params.fairness.min_rows]:  # at most rows / min_rows of them
         mask = segments == value
-        positives = int(y[mask].sum())
-        if (
-            mask.sum() >= params.fairness.min_rows
-            and min(positives, mask.sum() - positives) >= params.decay.min_positives
-        ):
+        positives = int(np.sum(y[mask] == 1))
+        if min(positives, int(mask.sum()) - positives) >= params.decay.min_positives:
             found[str(value)] = (y[mask], p[mask])
     return found
 
