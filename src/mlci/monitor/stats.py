@@ -178,16 +178,20 @@ def gap_bootstrap(
     names: list[str],
     replicates: int,
     seed: int,
+    max_rows: int = 20_000,
 ) -> tuple[list[dict[str, float]], dict[str, float], dict[str, np.ndarray]]:
     """Per named metric: each group's value, the gap between the best and the worst group, its bootstrap replicates.
 
     `groups` holds (labels, scores) per group. Each group is resampled on its own (`bootstrap`), so every replicate
     keeps the groups' sizes; replicate r's gap is the spread of the groups' r-th values. A small group's metric
-    swings widely from replicate to replicate, and so does the gap it sets: the replicates carry that noise.
+    swings widely from replicate to replicate, and so does the gap it sets: the replicates carry that noise. The
+    groups share `max_rows` (each draws from at most its share, scaled as in `bootstrap`), so the cost stays that of
+    one bootstrap however many groups there are.
     """
     values, on_groups = [], []
+    share = max(max_rows // max(len(groups), 1), 1000)
     for index, (y, p) in enumerate(groups):
-        whole, reps = bootstrap(y, p, threshold, names, replicates, seed + index)
+        whole, reps = bootstrap(y, p, threshold, names, replicates, seed + index, share)
         values.append(whole)
         on_groups.append(reps)
     gaps, spread = {}, {}
