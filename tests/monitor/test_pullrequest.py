@@ -10,7 +10,7 @@ from mlci.monitor import pullrequest
 RESULT = {
     "verdict": "drift and decay",
     "drifted_features": ["merchant_category", "amount"],
-    "score": {"drifted": True},
+    "score": {"psi": 0.1234, "p_adjusted": 0.00042, "drifted": True},
     "decay": {"decayed": True, "metrics": {"roc_auc": {"decayed": True}, "average_precision": {"decayed": False}}},
 }
 
@@ -18,7 +18,9 @@ RESULT = {
 def test_title__names_the_drifted_features_and_the_decayed_metrics() -> None:
     assert pullrequest.title(RESULT) == "Retrain on new data: drift in merchant_category, amount; decay in roc_auc"
     scores_only = {**RESULT, "drifted_features": [], "decay": {"computed": False, "decayed": False}}
-    assert pullrequest.title(scores_only) == "Retrain on new data: drift in the model's scores"
+    assert pullrequest.title(scores_only) == (
+        "Retrain on new data: drift in the model's scores (PSI 0.12, corrected p 0.00042)"
+    )
 
 
 def test_body__drift_report_then_model_report() -> None:

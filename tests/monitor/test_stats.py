@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import ks_2samp, kstwobign
+from sklearn.metrics import roc_auc_score
 
 from mlci.core.metrics import scores
 from mlci.monitor import stats
@@ -99,3 +101,75 @@ def test_bootstrap__intervals_cover_the_value_and_shrink_with_rows() -> None:
 
     small, large = interval(2_000, 2_000), interval(50_000, 5_000)  # the large one from a 5,000-row sample
     assert (large[1] - large[0]) < (small[1] - small[0]) / 3, "sqrt(25) = 5 times narrower, roughly"
+
+
+def test_ks_two_sample__statistic_by_hand_and_scipys_p_value() -> None:
+    # ECDFs of (1, 2, 3, 4) and (3, 4, 5, 6, 7, 8): at x = 4 they are 1 and 2/6, the largest gap.
+    reference, batch = np.array([1.0, 2, 3, 4]), np.array([3.0, 4, 5, 6, 7, 8])
+    statistic, p = stats.ks_two_sample(reference, batch)
+    assert statistic == pytest.approx(1 - 2 / 6)
+    assert p == pytest.approx(ks_2samp(reference, batch, method="exact").pvalue, rel=1e-12)
+
+
+def test_ks_two_sample__large_samples_match_the_asymptotic_distribution() -> None:
+    rng = np.random.default_rng(2)
+    reference, batch = rng.normal(0, 1, 20_000), rng.normal(0.05, 1, 30_000)
+    statistic, p = stats.ks_two_sample(reference, batch)
+    grid = np.sort(np.r_[reference, batch])
+    gaps = np.abs(
+        np.searchsorted(np.sort(reference), grid, side="right") / 20_000
+        - np.searchsorted(np.sort(batch), grid, side="right") / 30_000
+    )
+    assert statistic == pytest.approx(gaps.max(), abs=1e-12)
+    effective = 20_000 * 30_000 / 50_000
+    assert p == pytest.approx(kstwobign.sf(np.sqrt(effective) * statistic), rel=0.02)
+    assert p == pytest.approx(ks_2samp(reference, batch).pvalue, rel=1e-12)
+    assert p < 0.01, "a shift of 0.05 standard deviations is clear on 20,000 and 30,000 rows"
+
+
+def test_ks_two_sample__the_same_sample_and_an_empty_one() -> None:
+    scores = np.random.default_rng(3).random(500)
+    assert stats.ks_two_sample(scores, scores) == (0.0, 1.0)
+    assert stats.ks_two_sample(scores, np.empty(0)) == (0.0, 1.0)
+
+
+def test_ks_two_sample__ties_keep_the_test_conservative() -> None:
+    # A tree model's scores take few values: on such samples from one distribution the test rejects no more often
+    # than its level.
+    rng = np.random.default_rng(4)
+    values = np.array([0.01, 0.02, 0.05, 0.2, 0.7])
+    shares = np.array([0.5, 0.25, 0.15, 0.07, 0.03])
+    p_values = [
+        stats.ks_two_sample(rng.choice(values, 200, p=shares), rng.choice(values, 800, p=shares))[1] for _ in range(400)
+    ]
+    assert np.mean(np.array(p_values) < 0.05) <= 0.05
+
+
+def test_gap_bootstrap__values_and_gap_on_all_rows() -> None:
+    rng = np.random.default_rng(5)
+    groups = []
+    for auc_shift in (0.5, 0.2):
+        y = (rng.random(2000) < 0.2).astype(int)
+        groups.append((y, np.clip(rng.random(2000) * 0.7 + auc_shift * y, 0, 1)))
+    values, gaps, replicates = stats.gap_bootstrap(groups, 0.5, ["roc_auc", "recall"], 100, 0)
+    for (y, p), value in zip(groups, values, strict=True):
+        assert value["roc_auc"] == pytest.approx(roc_auc_score(y, p))
+        assert value["recall"] == pytest.approx(scores(y, p, 0.5)["recall"], abs=5e-5)
+    assert gaps["roc_auc"] == pytest.approx(abs(values[0]["roc_auc"] - values[1]["roc_auc"]))
+    assert len(replicates["roc_auc"]) == 100 and (replicates["roc_auc"] >= 0).all()
+    low, high = stats.interval(replicates["roc_auc"], 0.95)
+    assert low < gaps["roc_auc"] < high
+
+
+def test_gap_bootstrap__a_small_group_widens_the_interval() -> None:
+    rng = np.random.default_rng(6)
+
+    def group(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = (rng.random(n) < 0.05).astype(int)
+        return y, np.clip(rng.random(n) * 0.6 + 0.35 * y, 0, 1)
+
+    def width(groups) -> float:
+        low, high = stats.interval(stats.gap_bootstrap(groups, 0.5, ["recall"], 200, 1)[2]["recall"], 0.95)
+        return high - low
+
+    assert width([group(20_000), group(200)]) > 3 * width([group(20_000), group(20_000)])

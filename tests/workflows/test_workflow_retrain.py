@@ -79,7 +79,7 @@ def test_holiday_batch__opens_a_retrain_pull_request_and_a_second_updates_it(
     body = pull["body"]
     assert len(body) <= 65_536
     drift_part, report_part = body.split("\n\n---\n\n", 1)
-    assert "## Drift check: DRIFT" in drift_part and "| merchant_category | categorical |" in drift_part
+    assert "## Drift check: DRIFT" in drift_part and "| `merchant_category` | categorical |" in drift_part
     assert "merchant_category" in pull["title"] and pull["title"].startswith("Retrain on new data: drift in")
     assert report_part.startswith(MARKER)
     # main's model, from the DVC cache main saved, scored on the retrained model's new test rows: it passes.

@@ -2,15 +2,17 @@
 
 `python -m mlci.monitor.drift --batch PATH` compares the batch (CSV, Parquet or JSON lines) with the training split
 the model saw and writes `reports/drift/drift.json` and `reports/drift/drift.md`:
-- data drift per feature: PSI on the reference's bins and a chi-square test of the same counts, p-values corrected
-  for testing every feature; a feature drifts when its PSI reaches `monitor.drift.psi` *and* its corrected p-value
-  is below `monitor.drift.alpha` (a large PSI on a few rows is noise; a tiny p-value on a million rows is no shift);
-- the model's scores: PSI of its probabilities on the batch against those on the test split;
+- data drift per feature: PSI on the reference's bins and a chi-square test of the same counts;
+- the model's scores: PSI of its probabilities on the batch against those on the test split, and a two-sample
+  Kolmogorov-Smirnov test of the same scores;
+- the p-values of all these tests corrected together; a feature, or the score, drifts when its PSI reaches
+  `monitor.drift.psi` *and* its corrected p-value is below `monitor.drift.alpha` (a large PSI on a few rows is
+  noise; a tiny p-value on a million rows is no shift);
 - decay, when the batch has labels of both classes: its metrics against the test split's, both bootstrapped; a
   metric decays when even the low end of its drop's interval exceeds `monitor.decay.max_drop`;
 - fairness, with labels and a segment column: per metric, the gap between the best and the worst segment, on the
-  batch against the test split; a gap widened by more than `monitor.fairness.max_gap_increase` is flagged (reported,
-  but no reason to retrain on its own).
+  batch against the test split, both bootstrapped; a gap is flagged when even the low end of its increase's
+  interval exceeds `monitor.fairness.max_gap_increase` (reported, but no reason to retrain on its own).
 
 Exit 0: no drift. 1: drift or decay. 2: bad input (one line on stderr; no report is written). `--serving-log` checks
 `monitor.serving_log` (say nothing and exit 0 when there is none yet); `--print` prints the verdict line and the
@@ -37,12 +39,13 @@ from mlci.monitor.batch import Batch, prepare, read_table
 from mlci.monitor.params import MonitorParams
 
 OUT = Path("reports/drift")
+MISSING_SEGMENT = "(missing)"  # as `mlci.monitor.batch.prepare` names a batch's missing segment values
 EXIT_DRIFT, EXIT_BAD_INPUT = 1, 2
 DIGITS = 4
 
 
 def feature_drift(reference, batch, schema: Schema, params: MonitorParams) -> list[dict]:
-    """One entry per feature: PSI, chi-square, corrected p-value, severity and whether it drifted."""
+    """One entry per feature: PSI and the chi-square test of the same counts (not yet corrected nor judged)."""
     import numpy as np
     import pyarrow.compute as pc
 
@@ -63,14 +66,7 @@ def feature_drift(reference, batch, schema: Schema, params: MonitorParams) -> li
         statistic, p_value = stats.chi_square(expected, actual)
         entry.update(psi=stats.psi(expected, actual, p.psi_floor), chi2=statistic, p_value=p_value)
         found.append(entry)
-    for entry, adjusted in zip(found, stats.adjust([e["p_value"] for e in found], p.correction), strict=True):
-        entry["p_adjusted"] = adjusted
-        entry["drifted"] = bool(entry["psi"] >= p.psi and adjusted < p.alpha)
-        entry["severity"] = severity(entry["psi"], params)
-        entry["threshold"] = p.psi
-        for key in ("psi", "chi2", "p_value", "p_adjusted"):
-            entry[key] = _round(entry[key])
-    return sorted(found, key=lambda e: (-e["psi"], e["feature"]))
+    return found
 
 
 def _value_counts(column, pc) -> dict:
@@ -83,16 +79,37 @@ def severity(value: float, params: MonitorParams) -> str:
 
 
 def score_drift(test_scores, batch_scores, params: MonitorParams) -> dict:
+    """PSI of the scores on the test scores' quantile bins, and the two-sample Kolmogorov-Smirnov test.
+
+    The test split is small when the data is: its scores' PSI against any batch carries the noise of both samples,
+    about (bins - 1) * (1/n + 1/m) when nothing changed. The test weighs exactly that; PSI says how large the shift is.
+    """
     edges = stats.quantile_edges(test_scores, params.drift.bins)
     value = stats.psi(
         stats.numeric_counts(test_scores, edges), stats.numeric_counts(batch_scores, edges), params.drift.psi_floor
     )
-    return {
-        "psi": _round(value),
-        "threshold": params.drift.psi,
-        "severity": severity(value, params),
-        "drifted": bool(value >= params.drift.psi),
-    }
+    statistic, p_value = stats.ks_two_sample(test_scores, batch_scores)
+    return {"psi": value, "test": "kolmogorov_smirnov", "ks": statistic, "p_value": p_value}
+
+
+def judge(features: list[dict], score: dict, params: MonitorParams) -> tuple[list[dict], dict]:
+    """Correct the features' and the score's p-values together (one family of tests), then judge each.
+
+    A feature, or the score, drifts when its PSI reaches `monitor.drift.psi` *and* its corrected p-value is below
+    `monitor.drift.alpha`. A large PSI on a few rows is noise; a tiny p-value on a million rows is no shift: a drift
+    needs both.
+    """
+    p = params.drift
+    tests = [*features, score]
+    for entry, adjusted in zip(tests, stats.adjust([e["p_value"] for e in tests], p.correction), strict=True):
+        entry["p_adjusted"] = adjusted
+        entry["drifted"] = bool(entry["psi"] >= p.psi and adjusted < p.alpha)
+        entry["severity"] = severity(entry["psi"], params)
+        entry["threshold"] = p.psi
+        for key in ("psi", "chi2", "ks", "p_value", "p_adjusted"):
+            if key in entry:
+                entry[key] = _round(entry[key])
+    return sorted(features, key=lambda e: (-e["psi"], e["feature"])), score
 
 
 def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
@@ -113,6 +130,16 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
             if min(positives, negatives) == 0
             else f"only {min(positives, negatives)} {which} labels; decay is judged from "
             f"monitor.decay.min_positives={d.min_positives}"
+        )
+        return {"computed": False, "reason": reason, "decayed": False}
+    # The test split's metrics are the other half of the comparison: with a handful of positives they are noise too,
+    # and the bootstrap of so few rows understates it.
+    on_test_split = int(np.sum(test["labels"] == 1)), int(np.sum(test["labels"] == 0))
+    if min(on_test_split) < d.min_positives:
+        which = "positive" if on_test_split[0] < on_test_split[1] else "negative"
+        reason = (
+            f"the test split holds only {min(on_test_split)} {which} labels; decay is judged from "
+            f"monitor.decay.min_positives={d.min_positives} (more data, or a larger split.test_size)"
         )
         return {"computed": False, "reason": reason, "decayed": False}
     names = [name for name in d.max_drop if name in test["metrics"]]
@@ -146,37 +173,78 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
     }
 
 
-def fairness(y, p, segments, test_segments: dict, threshold: float, params: MonitorParams, column: str) -> dict:
-    """Per metric: the gap between the best and the worst segment, on the batch and on the test split."""
-    from mlci.core.metrics import segment_scores
+def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams, column: str) -> dict:
+    """Per metric: the gap between the best and the worst segment, on the batch against the test split.
 
-    f = params.fairness
-    by_segment = segment_scores(y, p, segments, threshold, f.min_rows, 100)
-    result = {}
-    for name in f.metrics:
-        batch_values = {s: v[name] for s, v in by_segment.items() if name in v}
-        test_values = {s: v[name] for s, v in test_segments.items() if name in v and s in batch_values}
-        batch_values = {s: v for s, v in batch_values.items() if s in test_values}
-        if len(batch_values) < 2:
-            continue
-        test_gap = max(test_values.values()) - min(test_values.values())
-        batch_gap = max(batch_values.values()) - min(batch_values.values())
-        result[name] = {
-            "test_gap": _round(test_gap),
-            "batch_gap": _round(batch_gap),
-            "max_gap_increase": f.max_gap_increase,
-            "batch": batch_values,
-            "test": test_values,
-            "flagged": bool(batch_gap - test_gap > f.max_gap_increase),
+    Both gaps are bootstrapped (each segment resampled on its own), as decay is: a segment of a few hundred rows
+    holds a handful of positives, and its recall alone can swing by 0.2. A gap is flagged when the low end of its
+    increase's (basic bootstrap) interval exceeds `monitor.fairness.max_gap_increase`: wider than allowed beyond the
+    noise.
+    Segments judged: those with `monitor.fairness.min_rows` rows and `monitor.decay.min_positives` labels of each
+    class on both sides.
+    """
+    import numpy as np
+
+    f, d = params.fairness, params.decay
+    batch_groups = _segments(y, p, segments, params)
+    test_groups = _segments(test["labels"], test["scores"], test["segments"], params)
+    shared = sorted(set(batch_groups) & set(test_groups))
+    if len(shared) < 2:
+        return {
+            "computed": False,
+            "reason": f"fewer than two segments of {column!r} with {f.min_rows} rows and {d.min_positives} labels "
+            "of each class",
+            "flagged": False,
         }
-    if not result:
-        return {"computed": False, "reason": f"fewer than two segments of {column!r} with {f.min_rows} rows or more"}
+    names = list(f.metrics)
+    on_batch, batch_gap, batch_spread = stats.gap_bootstrap(
+        [batch_groups[s] for s in shared], threshold, names, d.bootstrap, params.seed + 3
+    )
+    on_test, test_gap, test_spread = stats.gap_bootstrap(
+        [test_groups[s] for s in shared], threshold, names, d.bootstrap, params.seed + 3 + len(shared)
+    )
+    result = {}
+    for name in names:
+        both = min(len(batch_spread[name]), len(test_spread[name]))
+        increase = batch_gap[name] - test_gap[name]
+        # The basic (reverse percentile) interval: the spread of a few noisy values overstates their true spread, and
+        # more so in a bootstrap replicate; reflecting the replicates about the estimate corrects that bias (the
+        # percentile interval flagged 7 in 100 equal 300-row segments, this one 3).
+        replicates = batch_spread[name][:both] - test_spread[name][:both]
+        low, high = stats.interval(replicates, d.confidence) if both else (np.nan, np.nan)
+        low, high = 2 * increase - high, 2 * increase - low
+        result[name] = {
+            "test_gap": _round(test_gap[name]),
+            "batch_gap": _round(batch_gap[name]),
+            "increase": _round(increase),
+            "increase_low": _round(low),
+            "increase_high": _round(high),
+            "max_gap_increase": f.max_gap_increase,
+            "batch": {s: _round(v[name]) for s, v in zip(shared, on_batch, strict=True)},
+            "test": {s: _round(v[name]) for s, v in zip(shared, on_test, strict=True)},
+            "flagged": bool(low > f.max_gap_increase),
+        }
     return {
         "computed": True,
         "column": column,
+        "confidence": d.confidence,
         "metrics": result,
         "flagged": any(m["flagged"] for m in result.values()),
     }
+
+
+def _segments(y, p, segments, params: MonitorParams) -> dict:
+    """{segment: (labels, scores)} for the segments large enough, with both classes, to be judged."""
+    import numpy as np
+
+    values, counts = np.unique(segments, return_counts=True)
+    found = {}
+    for value in values[counts >= params.fairness.min_rows]:  # at most rows / min_rows of them
+        mask = segments == value
+        positives = int(np.sum(y[mask] == 1))
+        if min(positives, int(mask.sum()) - positives) >= params.decay.min_positives:
+            found[str(value)] = (y[mask], p[mask])
+    return found
 
 
 def compare(
@@ -187,10 +255,12 @@ def compare(
     rows = _sample(n, params.max_rows, params.seed)
     sample = batch.features.take(rows) if len(rows) < n else batch.features
     batch_scores = model.predict_proba(sample.to_pandas())[:, 1]
-    result: dict[str, Any] = {
-        "features": feature_drift(reference, batch.features, schema, params),
-        "score": score_drift(test["scores"], batch_scores, params),
-    }
+    features, score = judge(
+        feature_drift(reference, batch.features, schema, params),
+        score_drift(test["scores"], batch_scores, params),
+        params,
+    )
+    result: dict[str, Any] = {"features": features, "score": score}
     no_labels = "the batch has no labels" if batch.labels is None else None
     labelled = None if batch.labels is None else batch.labels[rows] >= 0
     if labelled is not None and not labelled.any():
@@ -201,7 +271,7 @@ def compare(
     else:
         y, p = batch.labels[rows][labelled], batch_scores[labelled]
         result["decay"] = decay(y, p, test, threshold, params)
-        if batch.segments is None or not test["segments"]:
+        if batch.segments is None or test["segments"] is None:
             reason = "no segment column" if schema.segment_column is None else f"no {schema.segment_column!r} values"
             result["fairness"] = {"computed": False, "reason": reason, "flagged": False}
         elif not result["decay"]["computed"]:
@@ -209,7 +279,7 @@ def compare(
         else:
             segments = batch.segments[rows][labelled]
             column = schema.segment_column
-            result["fairness"] = fairness(y, p, segments, test["segments"], threshold, params, column)
+            result["fairness"] = fairness(y, p, segments, test, threshold, params, column)
     drifted = [e["feature"] for e in result["features"] if e["drifted"]]
     alarms = [*(["drift"] if drifted or result["score"]["drifted"] else []), *(["decay"] * result["decay"]["decayed"])]
     result.update(
@@ -222,14 +292,15 @@ def compare(
     return result
 
 
-def summary(result: dict) -> str:
-    """The verdict in one line."""
+def summary(result: dict, name=str) -> str:
+    """The verdict in one line; `name` formats feature names (`mlci.core.markdown.code` for Markdown)."""
     features = result["features"]
     drifted = [e for e in features if e["drifted"]]
-    named = ", ".join(f"{e['feature']} PSI {e['psi']:.3f}" for e in drifted[:5])
+    named = ", ".join(f"{name(e['feature'])} PSI {e['psi']:.3f}" for e in drifted[:5])
+    score = result["score"]
     parts = [
         f"{len(drifted)} of {len(features)} features drifted" + (f" ({named})" if drifted else ""),
-        f"score PSI {result['score']['psi']:.3f}",
+        f"score PSI {score['psi']:.3f}, p {_p(score['p_adjusted'])}" + (" (drifted)" if score["drifted"] else ""),
     ]
     d = result["decay"]
     if d["computed"]:
@@ -240,10 +311,15 @@ def summary(result: dict) -> str:
     return f"{result['verdict'].upper()}: " + "; ".join(parts)
 
 
+def _p(value: float) -> str:
+    return "<0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
 def render(result: dict, batch_name: str) -> str:
+    from mlci.core.markdown import code
     from mlci.monitor.markdown import render as render_markdown
 
-    return render_markdown(result, batch_name, summary(result))
+    return render_markdown(result, batch_name, summary(result, code))
 
 
 def run(batch_path: Path, out: Path, params: MonitorParams) -> dict:
@@ -268,12 +344,17 @@ def run(batch_path: Path, out: Path, params: MonitorParams) -> dict:
 
 
 def read_test(schema: Schema) -> dict:
-    """The test split's features and labels, and its recorded (per-segment) metrics."""
+    """The test split's features, labels and segments (as the batch's: text), and its recorded metrics."""
+    import pyarrow as pa
+
     from mlci.core.frames import read_split
 
     X, y, _ = read_split(paths.TEST_SPLIT, schema)
     metrics = read_json(require(paths.METRICS))
-    segments = read_json(paths.SEGMENTS) if paths.SEGMENTS.is_file() else {}
+    segments = None
+    if schema.segment_column:
+        column = read_parquet(paths.TEST_SPLIT, columns=[schema.segment_column]).column(schema.segment_column)
+        segments = column.cast(pa.string()).fill_null(MISSING_SEGMENT).to_numpy(zero_copy_only=False)
     return {"features": X, "labels": y, "metrics": metrics, "segments": segments}
 
 
@@ -281,7 +362,9 @@ def score_test(model, test: dict, params: MonitorParams) -> dict:
     """`test` with the model's scores on a seeded sample of at most `monitor.max_rows` of its rows."""
     rows = _sample(len(test["labels"]), params.max_rows, params.seed + 2)
     features = test["features"].iloc[rows]
-    return {**test, "labels": test["labels"][rows], "scores": model.predict_proba(features)[:, 1]}
+    segments = None if test["segments"] is None else test["segments"][rows]
+    scores = model.predict_proba(features)[:, 1]
+    return {**test, "labels": test["labels"][rows], "scores": scores, "segments": segments}
 
 
 def _sample(n: int, size: int, seed: int):

@@ -1,52 +1,84 @@
-"""The drift report as Markdown: the verdict, then one table per check. GitHub renders it in a pull request body."""
+"""The drift report as Markdown: the verdict, then one table per check. GitHub renders it in a pull request body.
+
+Every value that comes from data (feature names, category values, segment values, the batch's file name) goes
+through `mlci.core.markdown`, so a `|`, a newline, `<b>` or `@team` in the data renders as itself.
+"""
 
 from __future__ import annotations
 
+from mlci.core.markdown import code, escape, row, table
+
 MARKER = "<!-- mlci-drift-report -->"
+CORRECTIONS = {"benjamini_hochberg": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
 
 
 def render(result: dict, batch_name: str, verdict: str) -> str:
+    """The report; `verdict` is already Markdown (`mlci.monitor.drift.summary` with feature names as code spans)."""
     rows = result["rows"]
     t = result["thresholds"]["drift"]
-    correction = {"benjamini_hochberg": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}[t["correction"]]
+    tests = len(result["features"]) + 1
     lines = [
         MARKER,
         f"## Drift check: {verdict}",
         "",
-        f"Batch `{batch_name}`: {rows['batch']:,} rows"
+        f"Batch {code(batch_name)}: {rows['batch']:,} rows"
         + (f" ({rows['unlabelled']:,} without a label)" if rows["unlabelled"] else "")
         + f", against the {rows['reference']:,} training rows the current model saw. "
         + ("Retraining is warranted." if result["retrain"] else "Nothing to retrain."),
         "",
+        f"A feature, or the model's score, drifts when its PSI reaches {t['psi']} (major from {t['psi_major']}) "
+        f"**and** its p-value, corrected for {tests} tests (every feature and the score, "
+        f"{CORRECTIONS[t['correction']]}), is below {t['alpha']}: a large PSI on few rows is noise, a tiny p-value "
+        "on many rows can be a shift too small to matter.",
+        "",
         "### Features",
         "",
-        f"A feature drifts when its PSI reaches {t['psi']} (major from {t['psi_major']}) and its chi-square p-value, "
-        f"corrected for {len(result['features'])} tests ({correction}), is below {t['alpha']}.",
+        "Chi-square test of the same counts as PSI (the training data's decile bins, or its categories).",
         "",
-        "| feature | kind | PSI | shift | p (corrected) | drifted |",
-        "|---|---|--:|---|--:|:-:|",
+        *table(["feature", "kind", "PSI", "shift", "p", "p (corrected)", "drifted"], "llrlrrc"),
     ]
     for e in result["features"]:
-        unseen = f" (new: {', '.join(e['unseen'][:3])})" if e.get("unseen") else ""
+        unseen = f" (new: {', '.join(escape(value) for value in e['unseen'][:3])})" if e.get("unseen") else ""
         lines.append(
-            f"| {e['feature']}{unseen} | {e['kind']} | {e['psi']:.4f} | {e['severity']} | {_p(e['p_adjusted'])} | "
-            f"{'**yes**' if e['drifted'] else 'no'} |"
+            row(
+                [
+                    code(e["feature"]) + unseen,
+                    e["kind"],
+                    f"{e['psi']:.4f}",
+                    e["severity"],
+                    _p(e["p_value"]),
+                    _p(e["p_adjusted"]),
+                    _yes(e["drifted"]),
+                ]
+            )
         )
     s = result["score"]
+    sampled = f" Scored on a sample of {rows['scored']:,} rows." if rows["scored"] < rows["batch"] else ""
     lines += [
         "",
         "### Model scores",
         "",
-        f"PSI of the predicted probabilities, batch against the test split: **{s['psi']:.4f}** ({s['severity']}; "
-        f"threshold {s['threshold']}){' - **drifted**' if s['drifted'] else ''}."
-        + (f" Scored on a sample of {rows['scored']:,} rows." if rows["scored"] < rows["batch"] else ""),
+        "The predicted probabilities, batch against the test split: PSI on the test scores' decile bins, and the "
+        "two-sample Kolmogorov-Smirnov test (KS: the largest gap between the two distributions)." + sampled,
+        "",
+        *table(["PSI", "shift", "KS", "p", "p (corrected)", "drifted"], "rlrrrc"),
+        row(
+            [
+                f"{s['psi']:.4f}",
+                s["severity"],
+                f"{s['ks']:.4f}",
+                _p(s["p_value"]),
+                _p(s["p_adjusted"]),
+                _yes(s["drifted"]),
+            ]
+        ),
         "",
         "### Decay",
         "",
     ]
     d = result["decay"]
     if not d["computed"]:
-        lines.append(f"Not judged: {d['reason']}.")
+        lines.append(f"Not judged: {escape(d['reason'])}.")
     else:
         level = round(100 * d["confidence"])
         lines += [
@@ -54,32 +86,66 @@ def render(result: dict, batch_name: str, verdict: str) -> str:
             "A metric decays when it is worse than on the test split by more than allowed, beyond the noise of both "
             "samples (the low end of the drop's interval).",
             "",
-            "| metric | test | batch | batch interval | worse by | its interval | allowed | decayed |",
-            "|---|--:|--:|--:|--:|--:|--:|:-:|",
+            *table(
+                ["metric", "test", "batch", "batch interval", "worse by", "its interval", "allowed", "decayed"],
+                "lrrrrrrc",
+            ),
         ]
         for name, m in d["metrics"].items():
             lines.append(
-                f"| {name} | {m['test']:.4f} | {m['batch']:.4f} | {m['low']:.4f} - {m['high']:.4f} | "
-                f"{m['drop']:+.4f} | {m['drop_low']:+.4f} - {m['drop_high']:+.4f} | {m['max_drop']} | "
-                f"{'**yes**' if m['decayed'] else 'no'} |"
+                row(
+                    [
+                        name,
+                        f"{m['test']:.4f}",
+                        f"{m['batch']:.4f}",
+                        f"{m['low']:.4f} - {m['high']:.4f}",
+                        f"{m['drop']:+.4f}",
+                        f"{m['drop_low']:+.4f} - {m['drop_high']:+.4f}",
+                        str(m["max_drop"]),
+                        _yes(m["decayed"]),
+                    ]
+                )
             )
     lines += ["", "### Fairness", ""]
     f = result["fairness"]
     if not f["computed"]:
-        lines.append(f"Not judged: {f['reason']}.")
+        lines.append(f"Not judged: {escape(f['reason'])}.")
     else:
+        level = round(100 * f["confidence"])
         lines += [
-            f"Gap between the best and the worst value of `{f['column']}` per metric; flagged when it widens by more "
-            "than allowed (reported; not a reason to retrain on its own).",
+            f"Gap between the best and the worst value of {code(f['column'])} per metric, on the batch and on the "
+            f"test split, with the {level}% bootstrap interval of its increase; flagged when even the low end of "
+            "that interval is above the allowed increase (reported; not a reason to retrain on its own).",
             "",
-            "| metric | test gap | batch gap | allowed increase | by segment (batch) | flagged |",
-            "|---|--:|--:|--:|---|:-:|",
+            *table(
+                [
+                    "metric",
+                    "test gap",
+                    "batch gap",
+                    "increase",
+                    "its interval",
+                    "allowed",
+                    "by segment (batch)",
+                    "flagged",
+                ],
+                "lrrrrrlc",
+            ),
         ]
         for name, m in f["metrics"].items():
-            segments = ", ".join(f"{k} {v:.3f}" for k, v in sorted(m["batch"].items()))
+            segments = ", ".join(f"{escape(k)} {v:.3f}" for k, v in sorted(m["batch"].items()))
             lines.append(
-                f"| {name} | {m['test_gap']:.4f} | {m['batch_gap']:.4f} | {m['max_gap_increase']} | {segments} | "
-                f"{'**yes**' if m['flagged'] else 'no'} |"
+                row(
+                    [
+                        name,
+                        f"{m['test_gap']:.4f}",
+                        f"{m['batch_gap']:.4f}",
+                        f"{m['increase']:+.4f}",
+                        f"{m['increase_low']:+.4f} - {m['increase_high']:+.4f}",
+                        str(m["max_gap_increase"]),
+                        segments,
+                        _yes(m["flagged"]),
+                    ]
+                )
             )
     lines += ["", "Thresholds: `monitor:` in params.yaml. Full results: `reports/drift/drift.json`.", ""]
     return "\n".join(lines)
@@ -87,3 +153,7 @@ def render(result: dict, batch_name: str, verdict: str) -> str:
 
 def _p(value: float) -> str:
     return "<0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def _yes(flag: bool) -> str:
+    return "**yes**" if flag else "no"

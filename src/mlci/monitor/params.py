@@ -27,7 +27,7 @@ class DriftParams(Section):
     psi: Annotated[float, Field(gt=0)] = 0.1  # a feature (or the score) drifts at or above this PSI
     psi_major: Annotated[float, Field(gt=0)] = 0.25  # ... and the shift is called major at or above this one
     psi_floor: Annotated[float, Field(gt=0, lt=0.01)] = 1.0e-4  # share given to an empty bin, so PSI stays finite
-    alpha: Share = 0.01  # chi-square p-value, after the correction for testing every feature
+    alpha: Share = 0.01  # p-value (features: chi-square; score: Kolmogorov-Smirnov), corrected over all of them
     correction: Literal["benjamini_hochberg", "bonferroni"] = "benjamini_hochberg"
 
     @model_validator(mode="after")
@@ -43,11 +43,15 @@ class DecayParams(Section):
     max_drop: dict[MetricName, Annotated[float, Field(ge=0)]] = {"roc_auc": 0.05, "average_precision": 0.05}
     bootstrap: Annotated[int, Field(ge=20, le=10_000)] = 200
     confidence: Share = 0.95
-    min_positives: Annotated[int, Field(ge=1)] = 10  # fewer positive (or negative) labels: decay is not judged
+    min_positives: Annotated[int, Field(ge=1)] = 10  # fewer labels of a class (batch, test split): not judged
 
 
 class FairnessParams(Section):
-    """Gaps between the segments of `data.segment_column`, on the batch against the test split."""
+    """Gaps between the segments of `data.segment_column`, on the batch against the test split.
+
+    Bootstrapped with `decay.bootstrap` replicates at `decay.confidence`; a segment needs `decay.min_positives` labels
+    of each class.
+    """
 
     metrics: list[MetricName] = ["roc_auc", "recall"]
     max_gap_increase: Annotated[float, Field(ge=0)] = 0.05

@@ -26,7 +26,8 @@ def title(result: dict) -> str:
             "drift in " + ", ".join(drifted[:4]) + (f" and {len(drifted) - 4} more" if len(drifted) > 4 else "")
         )
     elif result["score"]["drifted"]:
-        reasons.append("drift in the model's scores")
+        score = result["score"]
+        reasons.append(f"drift in the model's scores (PSI {score['psi']:.2f}, corrected p {score['p_adjusted']:.2g})")
     if result["decay"].get("decayed"):
         reasons.append("decay in " + ", ".join(n for n, m in result["decay"]["metrics"].items() if m["decayed"]))
     return f"Retrain on new data: {'; '.join(reasons) or result['verdict']}"

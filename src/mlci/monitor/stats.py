@@ -1,6 +1,7 @@
 """The statistics of the drift check, on plain numpy arrays; no file I/O, no DataFrames.
 
-PSI, the chi-square test, the multiple-testing correction, and weighted metrics for the bootstrap.
+PSI, the chi-square and Kolmogorov-Smirnov tests, the multiple-testing correction, weighted metrics for the
+bootstrap, and the bootstrap of a gap between groups.
 
 PSI (population stability index) over bins with reference shares e and batch shares a is sum((a - e) * ln(a / e)).
 Numeric features are binned on the reference's quantiles (the bins stay where the training data put them, whatever
@@ -60,6 +61,20 @@ def chi_square(expected: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return 0.0, 1.0
     result = chi2_contingency(table, correction=False)
+    return float(result.statistic), float(result.pvalue)
+
+
+def ks_two_sample(reference: np.ndarray, batch: np.ndarray) -> tuple[float, float]:
+    """Two-sample Kolmogorov-Smirnov test: (the largest gap between the two empirical CDFs, p-value).
+
+    scipy's exact p-value while both samples have at most 10,000 values, its asymptotic one above. Ties (a tree
+    model's scores take few values) make the test conservative, never the reverse. An empty sample: (0, 1).
+    """
+    from scipy.stats import ks_2samp
+
+    if len(reference) == 0 or len(batch) == 0:
+        return 0.0, 1.0
+    result = ks_2samp(reference, batch)
     return float(result.statistic), float(result.pvalue)
 
 
@@ -155,3 +170,34 @@ def interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
     """The central `confidence` share of the replicates (percentile interval)."""
     tail = (1 - confidence) / 2
     return float(np.quantile(values, tail)), float(np.quantile(values, 1 - tail))
+
+
+def gap_bootstrap(
+    groups: list[tuple[np.ndarray, np.ndarray]],
+    threshold: float,
+    names: list[str],
+    replicates: int,
+    seed: int,
+    max_rows: int = 20_000,
+) -> tuple[list[dict[str, float]], dict[str, float], dict[str, np.ndarray]]:
+    """Per named metric: each group's value, the gap between the best and the worst group, its bootstrap replicates.
+
+    `groups` holds (labels, scores) per group. Each group is resampled on its own (`bootstrap`), so every replicate
+    keeps the groups' sizes; replicate r's gap is the spread of the groups' r-th values. A small group's metric
+    swings widely from replicate to replicate, and so does the gap it sets: the replicates carry that noise. The
+    groups share `max_rows` (each draws from at most its share, scaled as in `bootstrap`), so the cost stays that of
+    one bootstrap however many groups there are.
+    """
+    values, on_groups = [], []
+    share = max(max_rows // max(len(groups), 1), 1000)
+    for index, (y, p) in enumerate(groups):
+        whole, reps = bootstrap(y, p, threshold, names, replicates, seed + index, share)
+        values.append(whole)
+        on_groups.append(reps)
+    gaps, spread = {}, {}
+    for name in names:
+        gaps[name] = max(v[name] for v in values) - min(v[name] for v in values)
+        both = min(len(reps[name]) for reps in on_groups)
+        stacked = np.vstack([reps[name][:both] for reps in on_groups])
+        spread[name] = stacked.max(axis=0) - stacked.min(axis=0)
+    return values, gaps, spread
