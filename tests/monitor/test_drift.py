@@ -354,3 +354,15 @@ def test_compare__resamples_of_small_training_data_do_not_drift(tmp_path: Path, 
     for holiday in (demo_batch("holiday", 7, 20_000), demo_batch("holiday", 7, n)):  # `make new-batch`, and small
         result = check(holiday)
         assert result["retrain"] and "merchant_category" in result["drifted_features"], drift.summary(result)
+
+
+def test_prepare__derives_time_parts_from_any_timestamp_column_as_validate_does() -> None:
+    # A project without a time column: validate still turned `created` into created_hour and created_dayofweek.
+    schema = Schema(target="y", numeric=["amount", "created_hour", "created_dayofweek"], categorical=[])
+    created = pa.array([1_767_232_800, 1_767_326_400], type=pa.timestamp("s"))  # Thu 2026-01-01 02:00, Fri 01-02 04:00
+    table = pa.table({"amount": [1.0, 2.0], "created": created, "y": [0, 1]})
+
+    batch = prepare(table, schema, "batch.parquet")
+
+    assert batch.features.column("created_hour").to_pylist() == [2.0, 4.0]
+    assert batch.features.column("created_dayofweek").to_pylist() == [3.0, 4.0]

@@ -99,8 +99,12 @@ def prepare(table, schema: Schema, where: str) -> Batch:
 
 
 def _derived_from(name: str, schema: Schema, present: list[str]) -> str | None:
-    source = schema.time_column
-    return source if source in present and name in derived_names(source or "") else None
+    """The batch column a derived feature comes from, `data.time_column` first.
+
+    `validate` derives time parts from every timestamp or date column, not only from the time column.
+    """
+    candidates = [schema.time_column, *present] if schema.time_column in present else present
+    return next((source for source in candidates if name in derived_names(source)), None)
 
 
 def _timestamp(column, name: str, where: str):
