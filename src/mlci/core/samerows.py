@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from mlci.core import paths
-from mlci.core.metrics import largest_segments, scores, segment_values
-from mlci.core.paired import Interval, intervals
+from mlci.core.metrics import DIGITS, largest_segments, segment_values
+from mlci.core.paired import Interval, compare_scores
 from mlci.core.params import EvaluateParams, GateParams
 
 
@@ -153,22 +153,12 @@ def compare(
 
 
 def _changes(y, p_head, p_base, thresholds, gate: GateParams) -> dict[str, MetricChange]:
-    if len(y) == 0 or y.min() == y.max():
-        return {}
-    head, base = scores(y, p_head, thresholds[0]), scores(y, p_base, thresholds[1])
     settings = gate.interval
-    found = intervals(
-        y,
-        p_head,
-        p_base,
-        thresholds,
-        list(head),
-        settings.confidence,
-        settings.method,
-        settings.resamples,
-        settings.seed,
+    head, base, found = compare_scores(
+        y, p_head, p_base, thresholds, settings.confidence, settings.method, settings.resamples, settings.seed
     )
-    return {name: MetricChange(base[name], head[name], found.get(name)) for name in head}
+    # Rounded as `evaluate` rounds what it writes, so the head's numbers here match its metrics.json.
+    return {name: MetricChange(round(base[name], DIGITS), round(head[name], DIGITS), found[name]) for name in head}
 
 
 def same_rows(base_sha: str, gate: GateParams, evaluate: EvaluateParams | None = None) -> Comparison:
@@ -256,6 +246,6 @@ def _row_hashes(frame: Any) -> np.ndarray:
             normal[name] = column.astype("float64")
         elif pd.api.types.is_datetime64_any_dtype(column):
             normal[name] = column.astype("int64")
-        else:
-            normal[name] = column.astype(object).where(column.notna(), None).astype(str)
+        else:  # hashed by value through its categories: fast, and the same for text or categorical columns
+            normal[name] = column.astype("category")
     return pd.util.hash_pandas_object(pd.DataFrame(normal), index=False).to_numpy()
