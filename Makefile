@@ -4,6 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
+# Python caches the bytecode of each module it imports, so the next process skips compiling it. Some shells and CI
+# images turn that off (PYTHONDONTWRITEBYTECODE=1), and then each stage process compiles pandas and scikit-learn
+# again: about two thirds of a fresh clone's `make repro` (docs/benchmarks.md). The project's commands let Python
+# write it, once, for the modules they use, into .venv and src/ (git ignores __pycache__).
+export PYTHONDONTWRITEBYTECODE :=
 export ITERATIVE_DO_NOT_TRACK := 1
 
 # uv installs from the hash locks. The version is the one requirements.txt pins: a uv of that version on PATH is used
@@ -17,7 +22,7 @@ LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes
 LOCKS := requirements.txt requirements-scale.txt requirements-dev.txt
 PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location --require-hashes --no-deps
 
-.PHONY: help setup setup-dev repro test test-fast lint lint-workflows lock lock-check report gate bench clean
+.PHONY: help setup setup-dev repro test test-core test-workflows test-services test-fast lint lint-workflows lock lock-check report gate bench clean
 .PHONY: package release models promote verify-package audit secrets
 .PHONY: new-batch drift intake monitor bench-drift bench-gate
 .PHONY: serve bench-serve lint-docker
@@ -59,8 +64,21 @@ repro: setup  ## run the pipeline (dvc repro) and print the metrics
 # a server) are shared as written.
 PYTEST_WORKERS ?= auto
 
+PYTEST := python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+# The suites, by what they guard (markers set in tests/conftest.py); CI runs each one only when its paths change.
+CORE_TESTS := not workflows and not service and not remote
+
 test: setup-dev  ## run the whole test suite, end-to-end tests included (PYTEST_WORKERS=1 for one process)
-	python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(PYTEST)
+
+test-core: setup-dev  ## the unit and pipeline tests: what every pull request runs
+	$(PYTEST) -m "$(CORE_TESTS)"
+
+test-workflows: setup-dev  ## the workflow files through act
+	$(PYTEST) -m workflows
+
+test-services: setup-dev  ## the prediction service (server, image, fuzzing) and the S3 DVC remote
+	$(PYTEST) -m "service or remote"
 
 test-fast: setup-dev  ## the unit tests only
 	python -m pytest -m "not slow"

@@ -11,6 +11,10 @@ repository in a temp folder, `demo.n_rows` is set there, and everything runs in 
 - the floor: the default model's bare `fit` + `predict_proba` on the same split, data already in memory, one process
   (and the fit again on one OpenMP thread, for comparison with a stage that pins its threads).
 
+- cold start, at the project's own demo size: each stage run again by itself (`python -X importtime -m ...`), its
+  wall time split into interpreter start-up, imports (the sum of the top-level imports' cumulative times) and the
+  rest, its work; this is what a fresh clone's `make repro` pays six times over. `--cold-only` prints just that.
+
 Prints Markdown (stdout; progress goes to stderr) and the targets with pass or fail. `--json PATH` saves the numbers.
 The copies are removed at the end, pass or fail, unless `--keep`. The copy and its environment come from
 `tests/projectkit.py`, shared with the end-to-end tests.
@@ -23,6 +27,7 @@ import ast
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -81,13 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temp copies (their paths go to stderr)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--no-setup", action="store_true", help="skip the set-up rows (uv vs pip, fresh clone)")
+    parser.add_argument("--cold-only", action="store_true", help="only the cold-start table (import time vs work)")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)  # internal: time the floor in this project copy
     args = parser.parse_args(argv)
     if args.floor:
         print(json.dumps(floor(args.floor)))
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so the copies are still removed
+    if args.cold_only:
+        print(render_cold(cold_start()))
+        return 0
     try:
+        cold = cold_start()
         setup = None
         if not args.no_setup:
             print("[setup] make setup (uv) vs pip, then a fresh clone's make repro ...", file=sys.stderr, flush=True)
@@ -98,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     checks = targets(results) + setup_targets(setup)
     print(render(results, checks, setup))
+    print("\n" + render_cold(cold))
     if args.json:
-        numbers = {"machine": machine(), "setup": setup, "sizes": results, "targets": checks}
+        numbers = {"machine": machine(), "setup": setup, "sizes": results, "targets": checks, "cold_start": cold}
         args.json.write_text(json.dumps(numbers, indent=2) + "\n")
     return 1 if args.strict and any(check["pass"] is False for check in checks) else 0
 
@@ -163,6 +174,78 @@ def bench(rows: int, keep: bool, engine: str = "sklearn") -> dict:
             progress(rows, f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+IMPORT_LINE = re.compile(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$")  # top level: no indent before the name
+STARTUP_RUNS = 5
+
+
+def cold_start() -> dict:
+    """Each stage of a pipeline at the project's own params, run by itself: start-up, imports and work, seconds."""
+    work = Path(tempfile.mkdtemp(prefix="mlci-bench-cold-"))
+    try:
+        project = projectkit.new_project(work / "project", params={}, message="bench: cold start")
+        env = projectkit.default_environment(project)
+        print("[cold start] dvc repro, then each stage by itself ...", file=sys.stderr, flush=True)
+        run([projectkit.venv_tool("dvc"), "repro"], project, env, work / "dvc-repro.log")
+        python = projectkit.venv_tool("python")
+        startup = statistics.median(
+            run([python, "-c", "pass"], project, env, work / "startup.log")[0] for _ in range(STARTUP_RUNS)
+        )
+        names = list(yaml_stages(project))
+        stages = []
+        for name in names:
+            log = work / f"{name}.importtime"
+            wall, peak = run([python, "-X", "importtime", "-m", f"mlci.stages.{name}"], project, env, log)
+            imports, top = import_seconds(log.read_text(errors="replace"))
+            work_seconds = max(wall - startup - imports, 0.0)
+            stages.append({"stage": name, "wall": wall, "imports": imports, "work": work_seconds, "top": top})
+        return {"startup": startup, "stages": stages, "bytecode": bytecode_state()}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def yaml_stages(project: Path) -> list[str]:
+    import yaml
+
+    return list(yaml.safe_load((project / "dvc.yaml").read_text())["stages"])
+
+
+def import_seconds(log: str) -> tuple[float, list[tuple[str, float]]]:
+    """The sum of the top-level imports' cumulative times in `-X importtime` output, and the five largest."""
+    top = []
+    for line in log.splitlines():
+        found = IMPORT_LINE.match(line)
+        if found:
+            top.append((found.group(2).strip(), int(found.group(1)) / 1e6))
+    top.sort(key=lambda item: -item[1])
+    return sum(seconds for _, seconds in top), top[:5]
+
+
+def bytecode_state() -> str:
+    """Whether this environment's libraries have compiled bytecode, and whether Python may write more."""
+    import sklearn
+
+    compiled = any((Path(sklearn.__file__).parent / "__pycache__").glob("*.pyc"))
+    writes = "not written (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "written"
+    return f"libraries {'compiled' if compiled else 'not compiled'}; new bytecode {writes}"
+
+
+def render_cold(cold: dict) -> str:
+    lines = [
+        f"Cold start: each stage by itself at the project's params ({cold['bytecode']}; interpreter start-up "
+        f"{seconds(cold['startup'])} a process). Imports are `-X importtime`'s top-level cumulative times.",
+        "",
+        "| stage | wall | imports | work | largest imports |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for stage in cold["stages"]:
+        largest = ", ".join(f"{name} {value:.2f}" for name, value in stage["top"][:3])
+        cells = [f"`{stage['stage']}`", *(seconds(stage[key]) for key in ("wall", "imports", "work")), largest]
+        lines.append("| " + " | ".join(cells) + " |")
+    totals = [seconds(sum(stage[key] for stage in cold["stages"])) for key in ("wall", "imports", "work")]
+    lines.append("| **all stages** | " + " | ".join(f"**{total}**" for total in totals) + " | |")
+    return "\n".join(lines)
 
 
 def git(repo: Path, *args: str) -> str:

@@ -17,6 +17,19 @@ import yaml
 # of the end-to-end tests inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+# What each test guards, by where it lives: CI runs a suite only when a pull request changes what the suite guards
+# (.github/workflows/ci.yml); `make test` runs every suite. Marked here so the test files need no marker of their own.
+SUITES = {"workflows": "workflows", "serve": "service", "test_remote.py": "remote"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        top = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else None
+        if top in SUITES:
+            item.add_marker(SUITES[top])
+
+
 # Small models and bounded evaluation, so unit tests that train stay well under a second each.
 FAST_TRAIN = {
     "random_forest": {"n_estimators": 20},

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -14,6 +16,8 @@ import pytest
 from mlci.core.errors import ModelError
 from mlci.core.model import (
     OPENMP_WAIT_POLICY,
+    TRUSTED_TYPES,
+    _skops_io,
     build_pipeline,
     canonical_skops,
     fit_threads,
@@ -270,3 +274,61 @@ def test_load_model__unreadable(tmp_path, content, message):
 def test_load_model__missing(tmp_path):
     with pytest.raises(ModelError, match=r"model file '.*missing.skops' not found; run `dvc repro` to train it"):
         load_model(tmp_path / "missing.skops")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        SCHEMA,
+        Schema(target="y", numeric=["amount", "age"], categorical=[]),
+        Schema(target="y", numeric=[], categorical=["plan"]),
+    ],
+    ids=["both-kinds", "numeric-only", "categorical-only"],
+)
+def test_trusted_types__cover_every_model_of_ours(family, class_weight, schema):
+    """Each family, in each shape params and data give it, holds only trusted types, every estimator listed by name."""
+    sio = _skops_io()
+    X, y = frame(300, seed=6)
+    model = build_pipeline(params(family, class_weight=class_weight), schema).fit(X[schema.features], y)
+
+    untrusted = set(sio.get_untrusted_types(data=sio.dumps(model)))
+
+    assert untrusted <= TRUSTED_TYPES, f"types our own model holds but load_model refuses: {untrusted - TRUSTED_TYPES}"
+    assert "sklearn.pipeline.Pipeline" in untrusted, "skops' own list of estimators decided, not TRUSTED_TYPES"
+
+
+def test_load_model__refuses_an_estimator_of_no_family_of_ours(tmp_path):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = frame(100, seed=1)
+    save_model(KNeighborsClassifier(n_neighbors=3).fit(X[["amount"]], y), tmp_path / "other.skops")
+
+    with pytest.raises(ModelError, match=r"holds types that are not trusted \(.*KNeighborsClassifier.*\); refusing"):
+        load_model(tmp_path / "other.skops")
+
+
+def test_skops_io__empties_skops_default_list_even_when_imported_first():
+    code = (
+        "import skops.io, sklearn.utils; assert skops.io._trusted_types.SKLEARN_ESTIMATOR_TYPE_NAMES\n"
+        "from mlci.core.model import _skops_io; _skops_io()\n"
+        "print(len(skops.io._trusted_types.SKLEARN_ESTIMATOR_TYPE_NAMES))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip() == "0"
+
+
+def test_load_model__imports_only_the_estimators_it_loads(fitted, tmp_path):
+    """The default trust list of skops imports every scikit-learn module: seconds in each stage that loads a model."""
+    save_model(fitted["logistic_regression"], tmp_path / "model.skops")
+    code = (
+        "import sys; from mlci.core.model import load_model; load_model(sys.argv[1])\n"
+        "unused = ('sklearn.gaussian_process', 'sklearn.neural_network', 'sklearn.semi_supervised')\n"
+        "print(sorted(m for m in unused if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.skops")], capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -29,7 +29,9 @@ from mlci.core.params import TrainParams
 from mlci.core.schema import Schema
 
 MISSING_CATEGORY = "__missing__"
-# Types skops does not trust by default but our pipelines legitimately hold. Anything else is refused on load.
+# Every type a model of ours may hold beyond skops' primitives, containers, NumPy and scikit-learn internals: the
+# estimators of the three families and their preprocessing, the fitted parts they keep, and the LightGBM wrapper.
+# Anything else, another scikit-learn estimator included, is refused on load (see `_skops_io`).
 TRUSTED_TYPES = frozenset(
     {
         "builtins.slice",
@@ -40,8 +42,21 @@ TRUSTED_TYPES = frozenset(
         "sklearn._loss.link.Interval",
         "sklearn._loss.link.LogitLink",
         "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.ensemble._forest.RandomForestClassifier",
         "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.impute._base.MissingIndicator",
+        "sklearn.impute._base.SimpleImputer",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._data.StandardScaler",
+        "sklearn.preprocessing._encoders.OneHotEncoder",
+        "sklearn.preprocessing._encoders.OrdinalEncoder",
+        "sklearn.preprocessing._function_transformer.FunctionTransformer",  # "passthrough" columns, no function
+        "sklearn.preprocessing._label.LabelEncoder",
+        "sklearn.tree._classes.DecisionTreeClassifier",
         "sklearn.tree._tree.Tree",  # the fitted trees of a random forest: arrays of nodes and values, no callables
         "sklearn.utils._bunch.Bunch",
         "collections.OrderedDict",
@@ -165,8 +180,34 @@ def _ordinal(params: TrainParams, unknown: float):
     )
 
 
+def _skops_io():
+    """`skops.io`, imported with an empty default list of trusted scikit-learn estimators.
+
+    skops builds that default list at import by importing every scikit-learn module (`all_estimators()`): 0.3 s
+    with bytecode, over a second without, in every process that saves or loads a model. Empty, it leaves
+    `TRUSTED_TYPES` alone to decide which estimators load, in every process alike: narrower than skops' default,
+    which trusts all of scikit-learn's estimators. The list is emptied even if skops was imported before.
+    """
+    import importlib
+    import sys
+
+    if "skops.io" not in sys.modules:
+        import sklearn.utils
+
+        every_estimator = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = lambda *args, **kwargs: []
+        try:
+            importlib.import_module("skops.io")
+        finally:
+            sklearn.utils.all_estimators = every_estimator
+    from skops.io import _trusted_types
+
+    _trusted_types.SKLEARN_ESTIMATOR_TYPE_NAMES.clear()  # the list object skops' loaders read their defaults from
+    return sys.modules["skops.io"]
+
+
 def save_model(model: Any, path: Path | str) -> None:
-    import skops.io as sio
+    sio = _skops_io()
 
     _forget_thread_count(model)
     write_bytes(path, canonical_skops(sio.dumps(model)))
@@ -186,7 +227,7 @@ def _forget_thread_count(model: Any) -> None:
 
 
 def load_model(path: Path | str) -> Any:
-    import skops.io as sio
+    sio = _skops_io()
 
     from mlci.core import lgbm  # noqa: F401  # the one trusted model type outside scikit-learn, for skops to find
 

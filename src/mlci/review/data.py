@@ -7,6 +7,7 @@ from typing import Any
 
 from mlci.core.gate import GateResult
 from mlci.core.samerows import Comparison
+from mlci.review.runcost import RunCost
 
 
 @dataclass(frozen=True)
@@ -83,3 +84,4 @@ class ReportData:
     run_url: str | None = None
     comparison: Comparison | None = None  # the same-rows comparison, or why the committed metrics were compared
     split: SplitChange | None = None
+    cost: RunCost | None = None  # what each stage's run cost (time, CPU, memory), head against base

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mlci.core.markdown import code, escape, row
 from mlci.core.markdown import table as _table
 from mlci.core.metric_names import HIGHER_IS_BETTER, SEGMENT_METRICS
-from mlci.review import charts
+from mlci.review import charts, runcost
 from mlci.review.comment import COMMENT_LIMIT, MARKER
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ def sections(data: ReportData) -> list[Section]:
         Section(curves, priority=30) if curves else None,
         _confusion(data),
         _features(data),
+        _run_cost(data),
         _footer(data),
     ]
     return [part for part in found if part is not None]
@@ -438,6 +439,15 @@ def _features(data: ReportData) -> Section | None:
     rows = [row([code(f["feature"]), _num(old.get(f["feature"])), _num(f["importance"])]) for f in top]
     lines = ["### Top features", "", "Permutation importance (drop in ROC AUC).", ""]
     return Section([*lines, *_table(["feature", "base", "head"], "lrr")], rows, priority=20, unit="features")
+
+
+def _run_cost(data: ReportData) -> Section | None:
+    if data.cost is None:
+        return None
+    lines = runcost.markdown(data.cost)
+    return Section(
+        ["## Run cost", "", *runcost.notes(data.cost), "", *lines[:2]], lines[2:], priority=15, unit="stages"
+    )
 
 
 def _footer(data: ReportData) -> Section:

@@ -30,6 +30,7 @@ from mlci.core.model import set_openmp_wait_policy
 from mlci.core.params import load_params
 from mlci.core.revisions import dvc_json, head, read_at, read_json_at, resolve_base
 from mlci.core.samerows import same_rows
+from mlci.review import runcost
 from mlci.review.data import Change, LockStatus, Outputs, ReportData, SplitChange
 from mlci.review.render import FULL_REPORT, MARKER, fit, render
 
@@ -41,7 +42,9 @@ LOCK = paths.LOCK
 OUT = Path("report")
 
 
-def gather(base: str | None = None, duration: float | None = None, run_url: str | None = None) -> ReportData:
+def gather(
+    base: str | None = None, duration: float | None = None, run_url: str | None = None, base_cost: Path | None = None
+) -> ReportData:
     """Collect everything the report shows, comparing the workspace with `base` (None: the default base)."""
     params = load_params()
     read_metrics()  # fails with "run `dvc repro` first" before asking DVC anything
@@ -70,6 +73,7 @@ def gather(base: str | None = None, duration: float | None = None, run_url: str 
         head_dirty=dirty,
         duration=duration,
         run_url=run_url,
+        cost=runcost.read(base=base_cost),
     )
 
 
@@ -216,12 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         "--run-url", metavar="URL", default=_run_url(), help="link to the CI run (default: from GITHUB_* variables)"
     )
     parser.add_argument("--no-png", action="store_true", help="skip the PNG plots")
+    parser.add_argument(
+        "--base-cost", metavar="DIR", type=Path, help="the base run's cost records, for the run cost section"
+    )
     args = parser.parse_args(argv)
 
     set_openmp_wait_policy()  # before scikit-learn loads, for scoring the two models
 
     def run() -> None:
-        data = gather(args.base, duration=args.duration, run_url=args.run_url)
+        data = gather(args.base, duration=args.duration, run_url=args.run_url, base_cost=args.base_cost)
         print(write(data, args.out, pngs=not args.no_png))
 
     return cli.run(run, "report")
