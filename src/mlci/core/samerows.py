@@ -231,7 +231,10 @@ def _new_to_base(test: Any, train: Any | None, columns: list[str]) -> tuple[np.n
     shared = [name for name in dict.fromkeys(columns) if name in test.columns and name in train.columns]
     if not shared:
         return np.ones(len(test), dtype=bool), 0
-    seen = np.isin(_row_hashes(test[shared]), _row_hashes(train[shared]))
+    known = np.sort(_row_hashes(train[shared]))
+    hashes = _row_hashes(test[shared])
+    at = np.minimum(np.searchsorted(known, hashes), len(known) - 1)  # one sort of the training rows, then lookups
+    seen = (known[at] == hashes) if len(known) else np.zeros(len(hashes), dtype=bool)
     return ~seen, int(seen.sum())
 
 
