@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from mlci.core import paths
+from mlci.core import paths, predictions
 from mlci.core.metrics import DIGITS, largest_segments, segment_values
 from mlci.core.paired import Interval, compare_scores
 from mlci.core.params import EvaluateParams, GateParams
@@ -196,8 +196,12 @@ def same_rows(base_sha: str, gate: GateParams, evaluate: EvaluateParams | None =
             "compare on (both classes are needed)",
             cause="overlap",
         )
+    kept = predictions.load(paths.MODEL, paths.TEST_SPLIT)  # what `evaluate` scored, if these are its files
     with _predict_threads(len(rows)):
-        p_head = load_model(paths.MODEL).predict_proba(rows[schema.features])[:, 1]
+        if kept is not None:
+            p_head = kept[keep] if excluded else kept
+        else:
+            p_head = load_model(paths.MODEL).predict_proba(rows[schema.features])[:, 1]
         try:
             p_base = base.model.predict_proba(rows[base.features])[:, 1]
         except Exception as exc:  # noqa: BLE001  # another revision's model may fail on today's columns in many ways

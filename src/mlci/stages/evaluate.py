@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlci.core import cli, paths
+from mlci.core import cli, paths, predictions
 from mlci.core.frames import read_split
 from mlci.core.io import write_json
 from mlci.core.metrics import (
@@ -34,9 +34,12 @@ MODEL = paths.MODEL
 OUT = paths.EVAL
 
 
-def evaluate(model, X, y, segments, params: EvaluateParams, schema: Schema) -> dict[str, object]:
-    """Return every output file's content, keyed by its path under `reports/eval/`. Pure: no file I/O."""
-    p = model.predict_proba(X)[:, 1]
+def evaluate(model, X, y, segments, params: EvaluateParams, schema: Schema, p=None) -> dict[str, object]:
+    """Return every output file's content, keyed by its path under `reports/eval/`. Pure: no file I/O.
+
+    `p`: the model's probabilities on `X`, when the caller has them already.
+    """
+    p = model.predict_proba(X)[:, 1] if p is None else p
     outputs: dict[str, object] = {
         _name(paths.METRICS): scores(y, p, params.threshold),
         _name(paths.ROC_PLOT): {"roc": roc_points(y, p, params.curve_points)},
@@ -91,8 +94,10 @@ def main() -> int:
         model = load_model(MODEL)
         X, y, frame = read_split(TEST, schema, extra=(schema.segment_column,))
         segments = segment_values(frame[schema.segment_column]) if schema.segment_column else None
-        for name, content in evaluate(model, X, y, segments, params, schema).items():
+        p = model.predict_proba(X)[:, 1]
+        for name, content in evaluate(model, X, y, segments, params, schema, p).items():
             write_json(OUT / name, content)
+        predictions.save(p, MODEL, TEST)  # for the gate, which scores the base model on these rows
 
     return cli.run(stage, "evaluate")
 
