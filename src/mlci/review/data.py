@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlci.core.gate import GateResult
 from mlci.core.samerows import Comparison
+
+if TYPE_CHECKING:
+    from mlci.review.sweep import Sweep
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,4 @@ class ReportData:
     run_url: str | None = None
     comparison: Comparison | None = None  # the same-rows comparison, or why the committed metrics were compared
     split: SplitChange | None = None
+    sweep: Sweep | None = None  # the pull request's sweep of experiments (`make sweep`), when it ran one

@@ -32,6 +32,7 @@ from mlci.core.revisions import dvc_json, head, read_at, read_json_at, resolve_b
 from mlci.core.samerows import same_rows
 from mlci.review.data import Change, LockStatus, Outputs, ReportData, SplitChange
 from mlci.review.render import FULL_REPORT, MARKER, fit, render
+from mlci.review.sweep import read as read_sweep
 
 __all__ = ["MARKER", "Change", "LockStatus", "Outputs", "ReportData", "SplitChange", "gather", "write"]
 
@@ -41,8 +42,13 @@ LOCK = paths.LOCK
 OUT = Path("report")
 
 
-def gather(base: str | None = None, duration: float | None = None, run_url: str | None = None) -> ReportData:
-    """Collect everything the report shows, comparing the workspace with `base` (None: the default base)."""
+def gather(
+    base: str | None = None, duration: float | None = None, run_url: str | None = None, sweep: Path | None = None
+) -> ReportData:
+    """Collect everything the report shows, comparing the workspace with `base` (None: the default base).
+
+    `sweep`: a `sweep.json` that `python -m mlci.review.sweep` wrote, shown as the report's sweep section.
+    """
     params = load_params()
     read_metrics()  # fails with "run `dvc repro` first" before asking DVC anything
     base_sha = resolve_base(base)
@@ -70,6 +76,7 @@ def gather(base: str | None = None, duration: float | None = None, run_url: str 
         head_dirty=dirty,
         duration=duration,
         run_url=run_url,
+        sweep=read_sweep(sweep) if sweep is not None else None,
     )
 
 
@@ -216,12 +223,15 @@ def main(argv: list[str] | None = None) -> int:
         "--run-url", metavar="URL", default=_run_url(), help="link to the CI run (default: from GITHUB_* variables)"
     )
     parser.add_argument("--no-png", action="store_true", help="skip the PNG plots")
+    parser.add_argument(
+        "--sweep", metavar="FILE", type=Path, help="a sweep.json from `make sweep`, shown as the sweep section"
+    )
     args = parser.parse_args(argv)
 
     set_openmp_wait_policy()  # before scikit-learn loads, for scoring the two models
 
     def run() -> None:
-        data = gather(args.base, duration=args.duration, run_url=args.run_url)
+        data = gather(args.base, duration=args.duration, run_url=args.run_url, sweep=args.sweep)
         print(write(data, args.out, pngs=not args.no_png))
 
     return cli.run(run, "report")
