@@ -39,6 +39,12 @@ def test_points__listed_runs_come_before_the_grid():
     ]
 
 
+def test_points__listed_runs_alone():
+    sweep = SweepParams(runs=[{"train.seed": 1}, {"train.model": "random_forest"}])
+
+    assert [p.overrides for p in points(sweep, RAW)] == [{"train.seed": 1}, {"train.model": "random_forest"}]
+
+
 def test_points__set_args_for_dvc_exp_run():
     point = Point({"train.model": "random_forest", "train.class_weight": None, "data.csv.delimiter": ";"})
 

@@ -107,3 +107,23 @@ def test_sweep__report_section_and_apply(swept):
     best = json.loads((root / "report" / "sweep.json").read_text())["runs"][int(apply.rsplit("-", 1)[1]) - 1]
     assert params["train"]["model"] == best["params"]["train.model"]
     assert params["train"]["max_categories"] == best["params"]["train.max_categories"]
+
+
+def test_sweep__a_failed_point_is_reported_and_the_others_run(swept):
+    """Last in this file: it declares another sweep in the same project."""
+    root, _, _ = swept
+    git(root, "checkout", "--quiet", "--", ".")  # undo the `dvc exp apply` above
+    dvc(root, "checkout", "--force", "--quiet")
+    edit_params(root, {"sweep": {"grid": {}, "runs": [{"data.source": "data/absent.csv"}, {"train.seed": 7}]}})
+
+    done = run(root, sys.executable, "-m", "mlci.review.sweep", "--base", "main", combined=False)
+
+    sweep = json.loads((root / "report" / "sweep.json").read_text())
+    failed, seeded = [r for r in sweep["runs"] if r["number"]]
+    assert failed["error"].startswith("ERROR") and "data/absent.csv" in failed["error"], failed["error"]
+    assert failed["name"] is None and failed["passed"] is None
+    assert seeded["error"] is None and seeded["ran"] == ["train", "evaluate"]
+    row = r"^\| 3 \| #1 \| `data\.source='data/absent\.csv'` \| – \| – \| run failed: ERROR"
+    assert re.search(row, done.stdout, flags=re.MULTILINE), done.stdout
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == " M params.yaml\n", "only the new sweep"
+    assert UP_TO_DATE in dvc(root, "status").stdout

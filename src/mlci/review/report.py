@@ -8,6 +8,7 @@ committed `dvc.lock` and the `gate` params (the base's: a pull request cannot lo
 - `full-report.md`: the same, never shortened;
 - `gate.json`: the quality-gate verdict, its checks, and which thresholds it applied and from where;
 - `roc.png`, `precision_recall.png`, `calibration.png`, `feature_importance.png`: base vs head.
+With `--sweep report/sweep.json` (what `python -m mlci.review.sweep` wrote), the report gains the sweep's section.
 
 `python -m mlci.review.report [--base REV]` compares with REV, by default the merge-base of HEAD and `main` (or
 `origin/main`).

@@ -168,7 +168,12 @@ class Workspace:
         for path, data in self.saved.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        _dvc("checkout", "--force", "--quiet")
+        code, log = _dvc("checkout", "--force", "--quiet")
+        if code != 0:
+            last = log.strip().splitlines()[-1] if log.strip() else f"exit code {code}"
+            raise DataError(
+                f"the workspace's outputs could not be put back after the sweep ({last}); run `dvc checkout --force`"
+            )
 
 
 def _dvc(*args: str, echo: bool = False) -> tuple[int, str]:
@@ -187,11 +192,16 @@ def _dvc(*args: str, echo: bool = False) -> tuple[int, str]:
     return process.wait(), "".join(lines)
 
 
-def experiment(name: str, set_args: list[str]) -> tuple[str | None, float, str]:
-    """`dvc exp run --name <name> <set_args>`: (error or None, seconds, DVC's log). Replaces an experiment so named."""
+def remove_experiments(names: list[str]) -> None:
+    """Remove this HEAD's experiments of these names (an earlier sweep's), so that the new runs can take them."""
     code, listed = _dvc("exp", "list", "--names-only")
-    if code == 0 and name in listed.split():
-        _dvc("exp", "remove", name)
+    taken = [name for name in names if name in listed.split()] if code == 0 else []
+    if taken:
+        _dvc("exp", "remove", *taken)
+
+
+def experiment(name: str, set_args: list[str]) -> tuple[str | None, float, str]:
+    """`dvc exp run --name <name> <set_args>`: (error or None, seconds, DVC's log)."""
     started = time.monotonic()
     code, log = _dvc("exp", "run", "--name", name, *set_args, echo=True)
     seconds = time.monotonic() - started
@@ -224,10 +234,11 @@ def run_sweep(base: str | None) -> Sweep | None:
     metrics = list(dict.fromkeys([sweep.metric, *thresholds.params.floors, *thresholds.params.max_regression]))
     started = time.monotonic()
     runs = [Run(0, None, {}, True, **score(base_sha, thresholds, base_metrics, metrics))]
+    names = [f"sweep-{head_sha[:7]}-{number}" for number in range(1, len(found) + 1)]
+    remove_experiments(names)
     workspace = Workspace()
     try:
-        for number, point in enumerate(found, start=1):
-            name = f"sweep-{head_sha[:7]}-{number}"
+        for number, (name, point) in enumerate(zip(names, found, strict=True), start=1):
             print(f"sweep: run {number} of {len(found)}: {point.describe()}", file=sys.stderr, flush=True)
             workspace.reset_params()
             error, seconds, log = experiment(name, point.set_args())

@@ -89,7 +89,8 @@ def points(sweep: SweepParams, params: dict[str, Any], where: str = str(PARAMS_F
         )
     found = [Point(dict(run)) for run in sweep.runs]
     keys = list(sweep.grid)
-    found += [Point(dict(zip(keys, combo, strict=True))) for combo in itertools.product(*sweep.grid.values())]
+    if sweep.grid:  # (the product of no lists is one empty combination)
+        found += [Point(dict(zip(keys, combo, strict=True))) for combo in itertools.product(*sweep.grid.values())]
     for number, point in enumerate(found, start=1):
         if not point.overrides:
             raise ParamsError(f"{where}: sweep.runs[{number - 1}] is empty; give it at least one `key: value`")
