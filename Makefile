@@ -136,11 +136,12 @@ promote: setup  ## assign STAGE to VERSION (a new stage tag); rollback = promote
 verify-package: setup  ## check a release package's checksums (PACKAGE=dist/<model>-v<version> or its .tar.gz)
 	python -m mlci.deploy verify "$(PACKAGE)"
 
-bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="... 10000000" for more; ENGINE=dask_lightgbm)
+bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="... 10000000" for more; ENGINE=dask_lightgbm); then bench-sweep
 	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS)) $(if $(ENGINE),--engine $(ENGINE))
+	python benchmarks/bench_sweep.py $(if $(SWEEP_ROWS),--rows $(SWEEP_ROWS))
 
-bench-sweep: setup-dev  ## a 6-point sweep on the demo against one pipeline run (ROWS=50000)
-	python benchmarks/bench_sweep.py $(if $(ROWS),--rows $(ROWS))
+bench-sweep: setup  ## a 6-point sweep on the demo against one pipeline run (SWEEP_ROWS=50000)
+	python benchmarks/bench_sweep.py $(if $(SWEEP_ROWS),--rows $(SWEEP_ROWS))
 
 bench-gate: setup-dev  ## what the same-rows comparison adds to the gate and the report (ROWS="50000 5000000")
 	python benchmarks/bench_gate.py $(if $(ROWS),--rows $(ROWS))

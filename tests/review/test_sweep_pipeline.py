@@ -34,6 +34,9 @@ def swept(tmp_path_factory):
     edit_params(root, {"sweep": {"grid": GRID}})
     commit(root, "Declare a sweep")
     status = dvc(root, "status").stdout
+    record = root / ".mlci" / "cost" / "train.json"  # what the head's own run recorded (stages write these)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text('{"wall_seconds": 1.0}')
     done = run(root, sys.executable, "-m", "mlci.review.sweep", "--base", "main", combined=False)
     return root, status, done
 
@@ -87,6 +90,7 @@ def test_sweep__puts_the_workspace_back(swept):
 
     assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
     assert UP_TO_DATE in dvc(root, "status").stdout
+    assert (root / ".mlci" / "cost" / "train.json").read_text() == '{"wall_seconds": 1.0}', "the head's record"
     names = dvc(root, "exp", "list", "--names-only").stdout.split()
     assert sorted(names) == sorted(f"sweep-{head(root)[:7]}-{n}" for n in range(1, 7))
 

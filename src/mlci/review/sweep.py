@@ -6,7 +6,7 @@ workspace reproduced (`dvc repro`). It scores the workspace's own model first, t
 touch and takes every other stage, and any point it has seen before, from its cache. After each run the workspace
 holds that point's model and test split, which are scored against the base revision's model on the same rows
 (`core.samerows.same_rows`) and judged by the base's gate (`core.gate.judge`). Then the workspace is put back as it
-was (params, `dvc.lock`, reports, and the cached outputs through `dvc checkout`).
+was (params, `dvc.lock`, reports, the stages' run records in `.mlci/`, and the cached outputs through `dvc checkout`).
 
 Writes `DIR/sweep.json` (default `report/`), which `python -m mlci.review.report --sweep` turns into the report's
 sweep section, and prints that section. The sweep informs the review; only the pull request's own params are gated.
@@ -37,6 +37,7 @@ RESTORED = re.compile(r"Stage '([\w-]+)' is cached - skipping run")
 # What a run changes in the workspace besides the cached outputs `dvc checkout` restores.
 TRACKED = (paths.PARAMS, paths.LOCK)
 REPORTS = Path("reports")
+RECORDS = Path(".mlci")  # what stages record about their own runs (git-ignored): the head's, not the last point's
 
 
 @dataclass(frozen=True)
@@ -156,14 +157,17 @@ class Workspace:
     """The files a `dvc exp run` changes, kept before the sweep and put back after it."""
 
     def __init__(self) -> None:
-        files = [*TRACKED, *(p for p in REPORTS.rglob("*") if p.is_file())]
-        self.saved = {path: path.read_bytes() for path in files if path.is_file()}
+        self.saved = {path: path.read_bytes() for path in [*TRACKED, *self._files()] if path.is_file()}
+
+    @staticmethod
+    def _files() -> list[Path]:
+        return [path for folder in (REPORTS, RECORDS) for path in folder.rglob("*") if path.is_file()]
 
     def reset_params(self) -> None:
         paths.PARAMS.write_bytes(self.saved[paths.PARAMS])
 
     def restore(self) -> None:
-        for path in [p for p in REPORTS.rglob("*") if p.is_file() and p not in self.saved]:
+        for path in [path for path in self._files() if path not in self.saved]:
             path.unlink()
         for path, data in self.saved.items():
             path.parent.mkdir(parents=True, exist_ok=True)
