@@ -23,6 +23,7 @@ LOCKS := requirements.txt requirements-scale.txt requirements-dev.txt
 PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location --require-hashes --no-deps
 
 .PHONY: help setup setup-dev repro test test-core test-workflows test-services test-fast lint lint-workflows lock lock-check report gate bench clean
+.PHONY: sweep bench-sweep
 .PHONY: package release models promote verify-package audit secrets
 .PHONY: new-batch drift intake monitor bench-drift bench-gate
 .PHONY: serve bench-serve lint-docker
@@ -129,6 +130,10 @@ lock-check: setup  ## fail when a lock is out of date with its .in file
 report: setup  ## render the pull-request report comparing the workspace with BASE (default: merge-base with main)
 	python -m mlci.review.report $(if $(BASE),--base $(BASE))
 
+# The pull request's sweep (`sweep:` in params.yaml; docs/experiments.md), as CI's train job runs it.
+sweep: setup  ## run the sweep as DVC experiments, each judged against BASE; prints the ranked table (after `make repro`)
+	python -m mlci.review.sweep $(if $(BASE),--base $(BASE))
+
 gate: setup  ## check the quality gate against BASE (default: merge-base with main); non-zero exit when it fails
 	python -m mlci.core.gate $(if $(BASE),--base $(BASE))
 
@@ -149,9 +154,13 @@ promote: setup  ## assign STAGE to VERSION (a new stage tag); rollback = promote
 verify-package: setup  ## check a release package's checksums (PACKAGE=dist/<model>-v<version> or its .tar.gz)
 	python -m mlci.deploy verify "$(PACKAGE)"
 
-bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="... 10000000" for more; ENGINE=dask_lightgbm); then bench-gate
+bench: setup  ## time and measure every stage at 10k, 100k and 1M rows (ROWS="... 10000000" for more; ENGINE=dask_lightgbm); then bench-gate and bench-sweep
 	python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS)) $(if $(ENGINE),--engine $(ENGINE))
 	python benchmarks/bench_gate.py $(if $(GATE_ROWS),--rows $(GATE_ROWS))
+	python benchmarks/bench_sweep.py $(if $(SWEEP_ROWS),--rows $(SWEEP_ROWS))
+
+bench-sweep: setup  ## a 6-point sweep on the demo against one pipeline run (SWEEP_ROWS=50000)
+	python benchmarks/bench_sweep.py $(if $(SWEEP_ROWS),--rows $(SWEEP_ROWS))
 
 bench-gate: setup  ## what the same-rows comparison adds to the gate and the report (GATE_ROWS="50000 5000000")
 	python benchmarks/bench_gate.py $(if $(GATE_ROWS),--rows $(GATE_ROWS))

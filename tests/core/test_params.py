@@ -21,7 +21,7 @@ BAD_PARAMS = [
     pytest.param(
         "trian:\n  model: random_forest\n",
         "params.yaml: unknown key trian; allowed keys here: data, demo, deploy, evaluate, gate, monitor, serve, split, "
-        "train, validate. Check the spelling.",
+        "sweep, train, validate. Check the spelling.",
         id="unknown-top-level-key",
     ),
     pytest.param(

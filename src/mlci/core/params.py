@@ -234,10 +234,11 @@ class GateParams(Section):
     interval: IntervalParams = IntervalParams()
 
 
-# Sections read outside the pipeline: the release (`deploy`), the prediction service (`serve`) and the drift check
-# (`monitor`). Each capability validates its own section with its own model through `load_section`; no stage imports
-# those models, so tuning the service or a drift threshold re-runs no stage. Here they are only known to be mappings.
-CAPABILITY_SECTIONS = ("deploy", "serve", "monitor")
+# Sections read outside the pipeline: the release (`deploy`), the prediction service (`serve`), the drift check
+# (`monitor`) and the pull request's sweep of experiments (`sweep`). Each capability validates its own section with
+# its own model through `load_section`; no stage imports those models, so tuning the service or a drift threshold
+# re-runs no stage. Here they are only known to be mappings.
+CAPABILITY_SECTIONS = ("deploy", "serve", "monitor", "sweep")
 S = TypeVar("S", bound=BaseModel)
 
 
@@ -252,6 +253,7 @@ class Params(Section):
     deploy: dict[str, Any] = {}
     serve: dict[str, Any] = {}
     monitor: dict[str, Any] = {}
+    sweep: dict[str, Any] = {}
 
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=True)
 

@@ -108,3 +108,21 @@ def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None}))
     return path
+
+
+def mermaid_bars(title: str, labels: list[str], y_label: str, bars: list[float], line: list[float] | None) -> str:
+    """A fenced Mermaid `xychart-beta` bar chart, one bar per label, and optionally a line (e.g. the base's value).
+
+    The y axis spans the values with a margin, so that small differences between runs stay visible.
+    """
+    values = [*bars, *(line or [])]
+    low, high = min(values), max(values)
+    margin = max((high - low) * 0.25, 0.005)
+    bottom, top = max(round(low - margin, 3), 0.0), round(high + margin, 3)
+    palette = json.dumps({"themeVariables": {"xyChart": {"plotColorPalette": f"{HEAD_COLOUR}, {BASE_COLOUR}"}}})
+    lines = ["```mermaid", f"%%{{init: {palette}}}%%", "xychart-beta", f'    title "{title}"']
+    lines += ["    x-axis [" + ", ".join(f'"{label}"' for label in labels) + "]"]
+    lines += [f'    y-axis "{y_label}" {bottom:g} --> {top:g}', f"    bar [{', '.join(f'{v:g}' for v in bars)}]"]
+    if line:
+        lines += [f"    line [{', '.join(f'{v:g}' for v in line)}]"]
+    return "\n".join([*lines, "```"])

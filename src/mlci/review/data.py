@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlci.core.gate import GateResult
 from mlci.core.samerows import Comparison
 from mlci.review.runcost import RunCost
+
+if TYPE_CHECKING:
+    from mlci.review.sweep import Sweep
 
 
 @dataclass(frozen=True)
@@ -85,3 +88,4 @@ class ReportData:
     comparison: Comparison | None = None  # the same-rows comparison, or why the committed metrics were compared
     split: SplitChange | None = None
     cost: RunCost | None = None  # what each stage's run cost (time, CPU, memory), head against base
+    sweep: Sweep | None = None  # the pull request's sweep of experiments (`make sweep`), when it ran one

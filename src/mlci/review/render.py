@@ -96,6 +96,7 @@ def sections(data: ReportData) -> list[Section]:
         _metrics(data),
         _lock(data.lock),
         _params(data.params),
+        _sweep(data),
         _profile(data),
         _same_rows_segments(same) if same else _segments(data),
         Section(curves, priority=30) if curves else None,
@@ -459,6 +460,16 @@ def _footer(data: ReportData) -> Section:
         parts.append(f"[workflow run]({data.run_url})")
     parts.append("PNG plots and the full report are in the run's artifact; `make report` renders this locally")
     return Section(["---", " · ".join(parts)])
+
+
+def _sweep(data: ReportData) -> Section | None:
+    """The sweep's runs, ranked; trimmed after the params and before the metrics and the data."""
+    if data.sweep is None:
+        return None
+    from mlci.review.sweep_render import parts
+
+    lines, rows = parts(data.sweep)
+    return Section(lines, rows, priority=65, unit="runs")
 
 
 def _stages(names: list[str]) -> str:

@@ -8,6 +8,7 @@ committed `dvc.lock` and the `gate` params (the base's: a pull request cannot lo
 - `full-report.md`: the same, never shortened;
 - `gate.json`: the quality-gate verdict, its checks, and which thresholds it applied and from where;
 - `roc.png`, `precision_recall.png`, `calibration.png`, `feature_importance.png`: base vs head.
+With `--sweep report/sweep.json` (what `python -m mlci.review.sweep` wrote), the report gains the sweep's section.
 
 `python -m mlci.review.report [--base REV]` compares with REV, by default the merge-base of HEAD and `main` (or
 `origin/main`).
@@ -33,6 +34,7 @@ from mlci.core.samerows import same_rows
 from mlci.review import runcost
 from mlci.review.data import Change, LockStatus, Outputs, ReportData, SplitChange
 from mlci.review.render import FULL_REPORT, MARKER, fit, render
+from mlci.review.sweep import read as read_sweep
 
 __all__ = ["MARKER", "Change", "LockStatus", "Outputs", "ReportData", "SplitChange", "gather", "write"]
 
@@ -43,9 +45,16 @@ OUT = Path("report")
 
 
 def gather(
-    base: str | None = None, duration: float | None = None, run_url: str | None = None, base_cost: Path | None = None
+    base: str | None = None,
+    duration: float | None = None,
+    run_url: str | None = None,
+    base_cost: Path | None = None,
+    sweep: Path | None = None,
 ) -> ReportData:
-    """Collect everything the report shows, comparing the workspace with `base` (None: the default base)."""
+    """Collect everything the report shows, comparing the workspace with `base` (None: the default base).
+
+    `base_cost`: the base run's cost records; `sweep`: a `sweep.json` that `python -m mlci.review.sweep` wrote.
+    """
     params = load_params()
     read_metrics()  # fails with "run `dvc repro` first" before asking DVC anything
     base_sha = resolve_base(base)
@@ -74,6 +83,7 @@ def gather(
         duration=duration,
         run_url=run_url,
         cost=runcost.read(base=base_cost),
+        sweep=read_sweep(sweep) if sweep is not None else None,
     )
 
 
@@ -223,12 +233,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--base-cost", metavar="DIR", type=Path, help="the base run's cost records, for the run cost section"
     )
+    parser.add_argument(
+        "--sweep", metavar="FILE", type=Path, help="a sweep.json from `make sweep`, shown as the sweep section"
+    )
     args = parser.parse_args(argv)
 
     set_openmp_wait_policy()  # before scikit-learn loads, for scoring the two models
 
     def run() -> None:
-        data = gather(args.base, duration=args.duration, run_url=args.run_url, base_cost=args.base_cost)
+        data = gather(
+            args.base, duration=args.duration, run_url=args.run_url, base_cost=args.base_cost, sweep=args.sweep
+        )
         print(write(data, args.out, pngs=not args.no_png))
 
     return cli.run(run, "report")
