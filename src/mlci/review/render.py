@@ -147,8 +147,8 @@ def comparison_note(data: ReportData) -> list[str]:
     if comparison.kind == "same_rows":
         same: SameRows = comparison  # type: ignore[assignment]
         text = (
-            f"Judged on the same rows: the base's model and this head's scored the head's {same.rows:,} test rows, "
-            "each at its own threshold"
+            f"Judged on the same rows: the base's model and this head's model both scored the head's {same.rows:,} "
+            "test rows, each at its own threshold"
         )
         if same.excluded:
             text += f" ({same.excluded:,} rows the base model trained on were left out)"
@@ -447,7 +447,7 @@ def _run_cost(data: ReportData) -> Section | None:
         return None
     lines = runcost.markdown(data.cost)
     return Section(
-        ["## Run cost", "", *runcost.notes(data.cost), "", *lines[:2]], lines[2:], priority=15, unit="stages"
+        ["### Run cost", "", *runcost.notes(data.cost), "", *lines[:2]], lines[2:], priority=15, unit="stages"
     )
 
 
