@@ -18,11 +18,9 @@ rows.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -46,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench(rows: int, runs: int, keep: bool) -> dict:
-    work = Path(tempfile.mkdtemp(prefix=f"mlci-bench-gate-{rows}-"))
-    try:
+    with projectkit.scratch(f"mlci-bench-gate-{rows}-", keep) as work:
         project = projectkit.new_project(
             work / "project",
             params={"demo": {"n_rows": rows}, "evaluate": {"importance_rows": 1000, "importance_repeats": 1}},
@@ -77,11 +74,6 @@ def bench(rows: int, runs: int, keep: bool) -> dict:
         finally:
             (project / ".dvc" / "cache-aside").rename(cache)
         return found
-    finally:
-        if keep:
-            progress(rows, f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str], runs: int, expect: str) -> float:

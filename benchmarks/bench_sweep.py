@@ -20,7 +20,6 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench(rows: int, parallel: bool, keep: bool) -> dict:
-    work = Path(tempfile.mkdtemp(prefix=f"mlci-bench-sweep-{rows}-"))
-    try:
+    with projectkit.scratch(f"mlci-bench-sweep-{rows}-", keep) as work:
         project = projectkit.new_project(work / "project", params={"demo": {"n_rows": rows}}, message="bench")
         env = projectkit.default_environment(project)
         progress(rows, "dvc repro (one pipeline run, empty cache) ...")
@@ -78,11 +76,6 @@ def bench(rows: int, parallel: bool, keep: bool) -> dict:
         sweep = json.loads((project / "bench-report" / "sweep.json").read_text(encoding="utf-8"))
         found["runs"] = [(run["number"], run["seconds"], run["ran"]) for run in sweep["runs"] if run["number"]]
         return found
-    finally:
-        if keep:
-            progress(rows, f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def reset(runs: Path, saved: Path) -> None:

@@ -21,6 +21,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -210,3 +213,16 @@ def stages_run(log: str) -> list[str]:
     """The stages DVC ran, in the order it ran them."""
     ran = OUTCOMES[0][0]
     return [match.group(1) for line in log.splitlines() if (match := ran.search(line))]
+
+
+@contextmanager
+def scratch(prefix: str, keep: bool = False) -> Iterator[Path]:
+    """A new temp folder for project copies, removed at the end, pass or fail, unless `keep` (its path to stderr)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        if keep:
+            print(f"kept {work}", file=sys.stderr, flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)

@@ -188,16 +188,16 @@ def test_new_to_base__leaves_out_the_rows_the_base_trained_on():
     assert excluded == 30 and not keep[:30].any() and keep[30:].all()
 
 
-def test_same_rows__too_few_new_rows_falls_back(repo, tmp_path_factory):
-    scratch = tmp_path_factory.mktemp("scratch")
+def base_with_training_rows(repo: Path, scratch: Path) -> tuple[str, pd.DataFrame, bytes]:
+    """Commit a base whose dvc.lock records a model and its training split, both in the DVC cache."""
     train = frame(300, 1)
     model = model_bytes(train, scratch)
-    sha = commit_base(
-        repo,
-        lock(
-            {str(paths.MODEL): cache(repo, model), str(paths.TRAIN_SPLIT): cache(repo, parquet_bytes(train, scratch))}
-        ),
-    )
+    outs = {str(paths.MODEL): cache(repo, model), str(paths.TRAIN_SPLIT): cache(repo, parquet_bytes(train, scratch))}
+    return commit_base(repo, lock(outs)), train, model
+
+
+def test_same_rows__too_few_new_rows_falls_back(repo, tmp_path_factory):
+    sha, train, model = base_with_training_rows(repo, tmp_path_factory.mktemp("scratch"))
     workspace(repo, train.iloc[:100], model)  # every test row is a base training row
 
     result = same_rows(sha, GateParams())
@@ -210,14 +210,7 @@ def test_same_rows__too_few_new_rows_falls_back(repo, tmp_path_factory):
 
 def test_same_rows__on_new_rows_each_model_at_its_threshold(repo, tmp_path_factory):
     scratch = tmp_path_factory.mktemp("scratch")
-    train = frame(300, 1)
-    model = model_bytes(train, scratch)
-    sha = commit_base(
-        repo,
-        lock(
-            {str(paths.MODEL): cache(repo, model), str(paths.TRAIN_SPLIT): cache(repo, parquet_bytes(train, scratch))}
-        ),
-    )
+    sha, train, _ = base_with_training_rows(repo, scratch)
     workspace(repo, pd.concat([frame(200, 9), train.iloc[:20]]), model_bytes(frame(300, 2), scratch))
 
     result = same_rows(sha, GateParams())
