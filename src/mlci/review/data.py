@@ -10,7 +10,7 @@ from mlci.core.samerows import Comparison
 from mlci.review.runcost import RunCost
 
 if TYPE_CHECKING:
-    from mlci.review.sweep import Sweep
+    from mlci.review.sweep_data import Sweep
 
 
 @dataclass(frozen=True)

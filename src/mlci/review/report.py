@@ -34,7 +34,7 @@ from mlci.core.samerows import same_rows
 from mlci.review import runcost
 from mlci.review.data import Change, LockStatus, Outputs, ReportData, SplitChange
 from mlci.review.render import FULL_REPORT, MARKER, fit, render
-from mlci.review.sweep import read as read_sweep
+from mlci.review.sweep_data import read as read_sweep
 
 __all__ = ["MARKER", "Change", "LockStatus", "Outputs", "ReportData", "SplitChange", "gather", "write"]
 
