@@ -25,11 +25,14 @@ UPSTREAM = STAGES[:-1]
 
 
 def workspace(repo: Path) -> dict[str, str]:
-    """sha256 of every workspace file, git-tracked or DVC-tracked (`.git`, `.dvc` and bytecode left out)."""
+    """sha256 of every workspace file, git-tracked or DVC-tracked.
+
+    Left out: `.git`, `.dvc`, bytecode, and `.mlci` (what the stages that ran here recorded about their runs).
+    """
     digests = {}
     for path in sorted(repo.rglob("*")):
         relative = path.relative_to(repo)
-        if path.is_file() and not {".git", ".dvc", "__pycache__"} & set(relative.parts):
+        if path.is_file() and not {".git", ".dvc", "__pycache__", ".mlci"} & set(relative.parts):
             digests[relative.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
 

@@ -254,3 +254,33 @@ def test_breaking_changes__the_derived_form_to_the_raw_form_is_major() -> None:
     raw = input_json_schema(TIMED, timed_frame())
 
     assert breaking_changes(derived, raw) == ["field 'ts_hour' removed", "field 'ts_dayofweek' removed"]
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("2024-02-29T00:00:00", True),
+        ("2000-02-29", True),
+        ("0400-02-29 12:30", True),
+        ("1900-02-29", False),
+        ("0821-02-29", False),
+        ("2026-02-29", False),
+        ("2026-04-31", False),
+        ("2026-02-21T24:00:00", False),
+        ("2026-02-21T03:12:00Z", False),
+    ],
+)
+def test_time_pattern__accepts_exactly_what_the_time_parts_read(text: str, valid: bool) -> None:
+    import re
+
+    import pyarrow as pa
+
+    from mlci.core.input_schema import TIME_PATTERN
+    from mlci.core.time_parts import as_timestamp
+
+    assert bool(re.match(TIME_PATTERN, text)) is valid
+    if valid:
+        as_timestamp(pa.array([text]))
+    else:
+        with pytest.raises(ValueError):
+            as_timestamp(pa.array([text]))

@@ -23,10 +23,13 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 MAX_LISTED_CATEGORIES = 50
 INPUT_FORM = "x-mlci-input-form"  # "raw"; absent: the derived form of older packages
 DERIVED = "x-mlci-derived"  # on a raw time field: {model feature: core.time_parts function}
-# What `core.time_parts.as_timestamp` reads from text: a date, and a time to the second, with no zone offset (JSON
-# Schema's "date-time" format requires one, so it is not claimed). Only February 29th of a non-leap year slips through.
+# What `core.time_parts.as_timestamp` reads from text: a date of the (proleptic) Gregorian calendar, February 29th
+# only in leap years, and a time to the second, with no zone offset (JSON Schema's "date-time" format requires one, so
+# it is not claimed).
+_LEAP_YEAR = r"(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
 TIME_PATTERN = (
-    r"^\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2\d))"
+    r"^(?:\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))|" + _LEAP_YEAR + r"-02-29)"
     r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?$"
 )
 
