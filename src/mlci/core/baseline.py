@@ -119,6 +119,11 @@ def cache_dir() -> Path:
     return DVC_DIR / "cache"
 
 
+def cached(md5: str) -> Path:
+    """Where the DVC cache keeps the file whose md5 is `md5` (DVC 3's layout)."""
+    return cache_dir() / "files" / "md5" / md5[:2] / md5[2:]
+
+
 def default_remote() -> str | None:
     """The default DVC remote's name, when one is configured (locally or in the committed config)."""
     for name in ("config.local", "config"):
@@ -137,9 +142,9 @@ def _config(path: Path) -> configparser.ConfigParser:
 
 def _read_object(base_sha: str, path: Path, md5: str) -> tuple[bytes, str] | Unavailable:
     """The bytes DVC stores for `md5`, checked against it, and where they came from."""
-    cached = cache_dir() / "files" / "md5" / md5[:2] / md5[2:]
-    if cached.is_file():
-        data, source = cached.read_bytes(), "DVC cache"
+    in_cache = cached(md5)
+    if in_cache.is_file():
+        data, source = in_cache.read_bytes(), "DVC cache"
     else:
         remote = default_remote()
         if remote is None:

@@ -93,22 +93,8 @@ def intervals(
 
     Empty when the rows hold one class only: no metric can be compared on them.
     """
-    y = np.asarray(y).astype(np.int8)
-    wanted = [name for name in metrics if name in METRICS]
-    if len(y) < 2 or y.min() == y.max() or not wanted:
-        return {}
-    p_head, p_base = np.asarray(p_head, dtype=np.float64), np.asarray(p_base, dtype=np.float64)
-    found: dict[str, Interval] = {}
-    head, base = _Scored(y, p_head, thresholds[0]), _Scored(y, p_base, thresholds[1])
-    if "roc_auc" in wanted:
-        found["roc_auc"] = _normal(*_delong_difference(y, head, base), confidence, "delong")
-    rest = [name for name in wanted if name != "roc_auc"]
-    if rest:
-        if method == "bootstrap":
-            found.update(_bootstrap(head, base, rest, confidence, resamples, seed))
-        else:
-            found.update(_analytic(head, base, rest, confidence))
-    return {name: found[name] for name in wanted}
+    found = compare_scores(y, p_head, p_base, thresholds, confidence, method, resamples, seed)[2]
+    return {name: found[name] for name in metrics if name in found}
 
 
 def delong(y: np.ndarray, p_head: np.ndarray, p_base: np.ndarray, confidence: float) -> Interval:
@@ -116,12 +102,8 @@ def delong(y: np.ndarray, p_head: np.ndarray, p_base: np.ndarray, confidence: fl
     y = np.asarray(y).astype(np.int8)
     head = _Scored(y, np.asarray(p_head, dtype=np.float64), 0.5)
     base = _Scored(y, np.asarray(p_base, dtype=np.float64), 0.5)
-    return _normal(*_delong_difference(y, head, base), confidence, "delong")
-
-
-def _delong_difference(y: np.ndarray, head: _Scored, base: _Scored) -> tuple[float, float]:
     auc_head, auc_base, variance = _delong(y, head, base)
-    return auc_head - auc_base, variance
+    return _normal(auc_head - auc_base, variance, confidence, "delong")
 
 
 def _delong(y: np.ndarray, head: _Scored, base: _Scored) -> tuple[float, float, float]:

@@ -67,10 +67,6 @@ class SameRows:
     def base(self) -> dict[str, float]:
         return {name: change.base for name, change in self.metrics.items()}
 
-    @property
-    def intervals(self) -> dict[str, Interval]:
-        return {name: c.interval for name, c in self.metrics.items() if c.interval is not None}
-
     def describe(self) -> str:
         """One line: what was compared on which rows."""
         text = f"base and head models scored on the same {self.rows:,} test rows"

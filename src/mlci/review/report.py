@@ -157,9 +157,9 @@ def _parquet_rows(md5: str | None) -> int | None:
     """The row count of the Parquet file the DVC cache holds under `md5` (its footer only), or None."""
     if md5 is None:
         return None
-    from mlci.core.baseline import cache_dir
+    from mlci.core.baseline import cached
 
-    path = cache_dir() / "files" / "md5" / md5[:2] / md5[2:]
+    path = cached(md5)
     if not path.is_file():
         return None
     import pyarrow.parquet as pq
