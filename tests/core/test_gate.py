@@ -417,3 +417,54 @@ def test_main__user_errors_exit_2(project, capsys, setup, argv, message):
     assert gate.main(argv) == 2
 
     assert capsys.readouterr().err.startswith(message)
+
+
+def recorded_verdict(root: Path) -> Path:
+    """`gate.json` as the report writes it for this repository (what `--verdict` reads back)."""
+    from mlci.core.revisions import resolve_base
+    from mlci.core.samerows import same_rows
+
+    base_sha = resolve_base(None)
+    thresholds = gate.read_thresholds(base_sha, gate.load_params().gate)
+    result = judge(gate.read_metrics(), BASE, thresholds, same_rows(base_sha, thresholds.params))
+    path = root / "report" / "gate.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(gate.to_json(result)))
+    return path
+
+
+@pytest.mark.parametrize("loosen", [False, True], ids=["fails", "fails-and-changes-the-gate"])
+def test_main__recorded_verdict_exits_and_prints_as_judging_again(project, capsys, loosen):
+    if loosen:
+        pull_request(project, LOOSENED, HEAD)
+    judged = gate.main([])
+    out = capsys.readouterr().out
+
+    assert gate.main(["--verdict", str(recorded_verdict(project))]) == judged == 1
+    assert capsys.readouterr().out == out
+
+
+def test_main__recorded_verdict_that_passes(project, capsys):
+    (project / "reports/eval/metrics.json").write_text(json.dumps(BASE | {"roc_auc": 0.8901}))
+    judged = gate.main([])
+    out = capsys.readouterr().out
+
+    assert gate.main(["--verdict", str(recorded_verdict(project))]) == judged == 0
+    assert capsys.readouterr().out == out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "error: gate: report/gate.json not found; run `python -m mlci.review.report` first, or drop --verdict"),
+        ("{}", "error: gate: report/gate.json is not a gate.json written by `python -m mlci.review.report`"),
+    ],
+    ids=["missing", "malformed"],
+)
+def test_main__recorded_verdict_user_errors_exit_2(project, capsys, text, message):
+    if text is not None:
+        (project / "report").mkdir()
+        (project / "report/gate.json").write_text(text)
+
+    assert gate.main(["--verdict", "report/gate.json"]) == 2
+    assert capsys.readouterr().err.startswith(message)

@@ -302,11 +302,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--base", metavar="REV", help="revision to compare with (default: merge-base of HEAD and main or origin/main)"
     )
+    parser.add_argument(
+        "--verdict",
+        metavar="FILE",
+        type=Path,
+        help="exit by the verdict `python -m mlci.review.report` recorded in this run (its gate.json) instead of "
+        "scoring both models again",
+    )
     args = parser.parse_args(argv)
-    outcome: list[GateResult] = []
+    outcome: list[tuple[bool, str, list[str], list[str]]] = []
     set_openmp_wait_policy()  # before scikit-learn loads, for scoring the two models
 
     def run() -> None:
+        if args.verdict is not None:
+            outcome.append(recorded(args.verdict))
+            return
         from mlci.core.samerows import same_rows
 
         params = load_params()
@@ -315,26 +325,42 @@ def main(argv: list[str] | None = None) -> int:
         thresholds = read_thresholds(base_sha, params.gate)
         base = read_json_at(base_sha, METRICS)
         comparison = same_rows(base_sha, thresholds.params, params.evaluate) if base is not None else None
-        outcome.append(judge(head, base, thresholds, comparison))
+        result = judge(head, base, thresholds, comparison)
+        notes = [thresholds.describe()] if thresholds.notable else []
+        if comparison is not None:
+            notes.insert(0, comparison.describe())
+        outcome.append((result.passed, result.summary(), result.reasons, notes))
 
     code = cli.run(run, "gate")
     if code:
         return code
-    result = outcome[0]
-    thresholds = result.thresholds
-    notes = [thresholds.describe()] if thresholds and thresholds.notable else []
-    if result.comparison is not None:
-        notes.insert(0, result.comparison.describe())
-    if result.passed:
-        print(result.summary() + "".join(f"; {note}" for note in notes))
+    passed, summary, reasons, notes = outcome[0]
+    if passed:
+        print(summary + "".join(f"; {note}" for note in notes))
         return 0
     print("gate failed:")
-    for reason in result.reasons:
+    for reason in reasons:
         print(f"  - {reason}")
     for note in notes:
         print(f"({note})")
     sys.stdout.flush()
     return EXIT_FAILED
+
+
+def recorded(path: Path) -> tuple[bool, str, list[str], list[str]]:
+    """The verdict, reasons and notes of a `gate.json` that `to_json` wrote, or `DataError` saying how to make one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        thresholds = data.get("thresholds") or {}
+        notable = thresholds.get("source") == "head" or thresholds.get("changed")
+        notes = [
+            note for note in ((data.get("comparison") or {}).get("note"), notable and thresholds.get("note")) if note
+        ]
+        return bool(data["passed"]), str(data["summary"]), [str(r) for r in data["reasons"]], notes
+    except FileNotFoundError:
+        raise DataError(f"{path} not found; run `python -m mlci.review.report` first, or drop --verdict") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataError(f"{path} is not a gate.json written by `python -m mlci.review.report` ({exc})") from None
 
 
 if __name__ == "__main__":
