@@ -57,8 +57,19 @@ class Unavailable:
 def fetch_base(base_sha: str, target: str) -> BaseModel | Unavailable:
     """The model `dvc.lock` at `base_sha` records, from the DVC cache or remote, checked, loaded; or why not.
 
-    Its training split comes along (the model's input columns and `target` only) when it can be had.
+    Its training split comes along (the model's input columns and `target` only) when it can be had. A commit's
+    model never changes, so a process that judges several runs against one base (a sweep) fetches it once.
     """
+    key = (Path.cwd(), base_sha, target)
+    if key not in _FETCHED:
+        _FETCHED[key] = _fetch(base_sha, target)
+    return _FETCHED[key]
+
+
+_FETCHED: dict[tuple[Path, str, str], BaseModel | Unavailable] = {}
+
+
+def _fetch(base_sha: str, target: str) -> BaseModel | Unavailable:
     rev = base_sha[:12]
     lock_text = read_at(base_sha, paths.LOCK)
     if lock_text is None:
