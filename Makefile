@@ -135,7 +135,7 @@ sweep: setup  ## run the sweep as DVC experiments, each judged against BASE; pri
 	python -m mlci.review.sweep $(if $(BASE),--base $(BASE))
 
 gate: setup  ## check the quality gate against BASE (default: merge-base with main); non-zero exit when it fails
-	python -m mlci.core.gate $(if $(BASE),--base $(BASE))
+	python -m mlci.review.gate $(if $(BASE),--base $(BASE))
 
 package: setup  ## champion vs challenger on the test split, then the release package in dist/ (CHAMPION=package)
 	python -m mlci.deploy package $(if $(CHAMPION),--champion "$(CHAMPION)")
@@ -173,7 +173,7 @@ OUT ?= data/incoming/batch.parquet
 BATCH ?= $(OUT)
 
 new-batch: setup  ## write a labelled demo batch: SEASON=normal|holiday N=20000 SEED=7 OUT=data/incoming/batch.parquet
-	python -m mlci.stages.batch --season $(SEASON) --rows $(N) --seed $(SEED) --out $(OUT)
+	python -m mlci.stages.helpers.batch --season $(SEASON) --rows $(N) --seed $(SEED) --out $(OUT)
 
 drift: setup  ## check BATCH (.csv, .parquet, .jsonl) against the training data; reports in reports/drift/
 	python -m mlci.monitor.drift --batch $(BATCH)

@@ -339,9 +339,9 @@ def floor(project: Path) -> dict[str, float]:
     import pyarrow.parquet as pq
     from threadpoolctl import threadpool_limits
 
-    from mlci.core.model import build_pipeline
     from mlci.core.params import TrainParams
     from mlci.core.schema import Schema
+    from mlci.model.pipeline import build_pipeline
 
     os.chdir(project)
     schema = Schema.load(FLOOR_FILES[0])

@@ -48,8 +48,8 @@ def measure(folder: Path) -> dict:
     os.chdir(folder)
     from mlci.core import paths
     from mlci.core.io import read_parquet
-    from mlci.core.model import load_model, set_openmp_wait_policy
     from mlci.core.schema import Schema
+    from mlci.model.pipeline import load_model, set_openmp_wait_policy
     from mlci.monitor import drift
     from mlci.monitor.batch import prepare, read_table
     from mlci.monitor.params import MonitorParams
@@ -99,12 +99,12 @@ def false_positives(folder: Path, resamples: int, holidays: int) -> dict:
 
     from mlci.core import paths
     from mlci.core.io import read_parquet
-    from mlci.core.model import load_model, set_openmp_wait_policy
     from mlci.core.schema import Schema
+    from mlci.model.pipeline import load_model, set_openmp_wait_policy
     from mlci.monitor import drift
     from mlci.monitor.batch import prepare
     from mlci.monitor.params import MonitorParams
-    from mlci.stages.demo import generate
+    from mlci.stages.helpers.demo import generate
 
     set_openmp_wait_policy()
     schema = Schema.load(paths.SCHEMA)
@@ -142,7 +142,7 @@ def build(folder: Path, rows: int) -> None:
         print(f"{stage} ...", file=sys.stderr, flush=True)
         subprocess.run([sys.executable, "-m", f"mlci.stages.{stage}"], cwd=folder, env=env, check=True)
     batch = ["--season", "holiday", "--rows", str(rows), "--seed", "7", "--out", "batch.parquet"]
-    subprocess.run([sys.executable, "-m", "mlci.stages.batch", *batch], cwd=folder, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "mlci.stages.helpers.batch", *batch], cwd=folder, env=env, check=True)
 
 
 def child(folder: Path, *args: str) -> dict:

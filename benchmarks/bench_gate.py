@@ -4,7 +4,7 @@ For each demo size the project is copied into a fresh git repository in a temp f
 pipeline runs and is committed as the base, then `train.hist_gradient_boosting.max_iter` changes and the pipeline runs
 again: a head with another model on the same test split (a fifth of the rows: 10,000 and 1,000,000 test rows). Then,
 in that copy, median of `--runs`:
-- `python -m mlci.core.gate --base HEAD` and `python -m mlci.review.report --no-png --base HEAD` with the base model
+- `python -m mlci.review.gate --base HEAD` and `python -m mlci.review.report --no-png --base HEAD` with the base model
   in the DVC cache: the same-rows comparison (fetch and verify the base model and training split, score both models,
   leave out rows the base trained on, metrics and intervals overall and per segment);
 - the same two commands with the DVC cache moved aside: the base model cannot be had, so they fall back to the
@@ -58,7 +58,7 @@ def bench(rows: int, runs: int, keep: bool) -> dict:
         progress(rows, "dvc repro (head) ...")
         projectkit.dvc(project, "repro", "--quiet", env=env)
         test_rows = int(rows * 0.2)
-        gate = [sys.executable, "-m", "mlci.core.gate", "--base", "HEAD"]
+        gate = [sys.executable, "-m", "mlci.evaluation.gate", "--base", "HEAD"]
         report = [sys.executable, "-m", "mlci.review.report", "--no-png", "--base", "HEAD", "--out", "bench-report"]
         found = {"rows": rows, "test_rows": test_rows}
         for name, command in (("gate", gate), ("report", report)):
@@ -95,7 +95,7 @@ def interval_seconds(rows: int, method: str) -> float:
     """The intervals of all seven metrics alone, in this process, on `rows` synthetic scores of two models."""
     import numpy as np
 
-    from mlci.core.paired import METRICS, intervals
+    from mlci.evaluation.paired import METRICS, intervals
 
     rng = np.random.default_rng(0)
     y = (rng.random(rows) < 0.03).astype(int)

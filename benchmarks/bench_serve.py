@@ -322,10 +322,10 @@ def bare_model(project: Path, env: dict[str, str]) -> dict:
     """The model alone, in a fresh process with the server's thread settings: predict_proba on 1 and 1,000 rows."""
     code = f"""
 import json, os, time
-from mlci.core.model import set_openmp_wait_policy
+from mlci.model.pipeline import set_openmp_wait_policy
 set_openmp_wait_policy(); os.environ.setdefault("OMP_NUM_THREADS", "1")
 from mlci.core.frames import read_split
-from mlci.core.model import load_model
+from mlci.model.pipeline import load_model
 from mlci.core.schema import Schema
 X, _, _ = read_split("data/split/test.parquet", Schema.load("data/validated/schema.json"))
 model = load_model("models/model.skops")

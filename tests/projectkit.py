@@ -10,8 +10,8 @@ and `benchmarks/bench.py` share:
   (`environment`), and commands run with it (`run`, `dvc`, `git`, `commit`);
 - `params.yaml` edits (`edit_params`) and what DVC's log says it did with each stage (`stage_outcomes`).
 
-It lives in `tests/` because the tests are its main users: pytest puts this folder on `sys.path` (`rootdir`
-conftest, no package), and `bench.py`, run as a script, adds it too. Under `src/` it would ship with the package.
+It lives in `tests/` because the tests are its main users: pyproject.toml puts this folder on pytest's `pythonpath`,
+and `bench.py`, run as a script, adds it too. Under `src/` it would ship with the package.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The package's layers: `core` is the ground, each capability stands on it, and no arrow runs sideways or back up.
+"""The package's layers: `core` is the ground, `model` above it, `evaluation` above that, the capabilities on top.
 
-Every module under `src/mlci/` is read with `ast` (imports inside functions count too): a module of `core` imports
-only `core`; a module of a capability (`stages`, `review`, `deploy`, `serve`, `monitor`) imports only `core` and its
-own capability, never a sibling. `review/comment.py` runs alone from a sparse checkout under `python3 -I`, so it
-imports nothing of ours at all.
+Every module under `src/mlci/` is read with `ast` (imports inside functions count too): a module imports only its
+own package and the layers below it. `model` imports `core`; `evaluation` imports `model` and `core`; a capability
+(`stages`, `review`, `deploy`, `serve`, `monitor`) imports the three layers and itself, never a sibling.
+`review/comment.py` runs alone from a sparse checkout under `python3 -I`, so it imports nothing of ours at all.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mlci"
+LAYERS = ("core", "model", "evaluation")  # from the ground up
 CAPABILITIES = ("stages", "review", "deploy", "serve", "monitor")
 STANDALONE = {"review/comment.py"}
 
@@ -44,7 +45,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 def test_every_folder_is_a_known_layer():
     folders = {path.relative_to(PACKAGE).parts[0] for path in MODULES if len(path.relative_to(PACKAGE).parts) > 1}
-    assert folders == {"core", *CAPABILITIES}, "a new package needs its place in the layers (this test)"
+    assert folders == {*LAYERS, *CAPABILITIES}, "a new package needs its place in the layers (this test)"
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.relative_to(PACKAGE).as_posix())
@@ -55,6 +56,11 @@ def test_imports_point_down_only(path: Path):
     if relative.as_posix() in STANDALONE:
         assert used == set(), f"{relative} must stay standalone (stdlib only): {sorted(used)}"
         return
-    allowed = {"core"} if own in (None, "core") else {"core", own}
+    if own in LAYERS:
+        allowed = set(LAYERS[: LAYERS.index(own) + 1])
+    elif own is None:
+        allowed = {"core"}
+    else:
+        allowed = {*LAYERS, own}
     wrong = sorted(name for name in used if layer(name) not in allowed and name != "mlci")
     assert wrong == [], f"{relative} ({own or 'top'}) imports {wrong}: only {sorted(allowed)} may be imported"

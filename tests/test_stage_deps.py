@@ -80,7 +80,7 @@ def test_stage_deps__cover_the_import_closure(name: str) -> None:
 
 def test_closure__follows_function_level_imports() -> None:
     files = closure("mlci.stages.train")
-    assert "src/mlci/core/model.py" in files
+    assert "src/mlci/model/pipeline.py" in files
     assert "src/mlci/__init__.py" in files  # train reads __version__ from it
     assert not any(f.startswith("src/mlci/review/") for f in files)
 

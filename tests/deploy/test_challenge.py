@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlci.core.input_schema import input_json_schema
-from mlci.core.metrics import scores
-from mlci.core.model import build_pipeline, load_model, save_model
 from mlci.core.params import GateParams, TrainParams
-from mlci.core.release import Release
 from mlci.core.schema import Schema
 from mlci.deploy.challenge import challenge
+from mlci.evaluation.metrics import scores
+from mlci.model.input_schema import input_json_schema
+from mlci.model.pipeline import build_pipeline, load_model, save_model
+from mlci.model.release import Release
 
 SCHEMA = Schema(target="y", numeric=["amount", "age"], categorical=["channel"])
 FEATURES = SCHEMA.features

@@ -17,12 +17,12 @@ from scipy.stats import false_discovery_control
 from mlci.core import paths
 from mlci.core.io import read_parquet
 from mlci.core.markdown import code, escape
-from mlci.core.model import load_model
 from mlci.core.schema import Schema
+from mlci.model.pipeline import load_model
 from mlci.monitor import drift
 from mlci.monitor.batch import prepare
 from mlci.monitor.params import MonitorParams
-from mlci.stages.demo import generate
+from mlci.stages.helpers.demo import generate
 
 SEEDS = range(100, 120)
 SHIFTED = {"amount", "merchant_category", "channel", "card_present"}  # what `season: holiday` changes

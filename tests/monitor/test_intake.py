@@ -13,8 +13,8 @@ from pyarrow import csv
 
 from mlci.core.params import load_params
 from mlci.monitor import intake
-from mlci.stages import batch as new_batch
-from mlci.stages.demo import generate
+from mlci.stages.helpers import batch as new_batch
+from mlci.stages.helpers.demo import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 

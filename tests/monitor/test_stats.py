@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import ks_2samp, kstwobign
 from sklearn.metrics import roc_auc_score
 
-from mlci.core.metrics import scores
+from mlci.evaluation.metrics import scores
 from mlci.monitor import stats
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,48 +18,24 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlci.core.gate import check, judge, pick_thresholds
 from mlci.core.params import GateParams
+from mlci.evaluation.gate import check, judge, pick_thresholds
 from mlci.review import report
 from mlci.review.render import COMMENT_LIMIT, FIX_COMMAND, MARKER, fit, render
-from mlci.review.report import Change, LockStatus, ReportData, changed_params, read_outputs, split_metrics_diff
+from mlci.review.report import Change, LockStatus, ReportData, changed_params, split_metrics_diff
 from projectkit import edit_params, git, head, new_project
 from projectkit import run as run_in
-from report_fixtures import FIXTURES
+from report_fixtures import (
+    BASE_SHA,
+    FIXTURES,
+    HEAD_SHA,
+    METRICS_DIFF,
+    PARAMS_DIFF,
+    fixture_data,
+    mermaid_blocks,
+    table_row,
+)
 from report_fixtures import PROJECT_GATE as GATE
-
-METRICS_DIFF = json.loads((FIXTURES / "dvc/metrics_diff.json").read_text())
-PARAMS_DIFF = json.loads((FIXTURES / "dvc/params_diff.json").read_text())
-# The commit of the base run when the fixtures were made.
-BASE_SHA = "11ca687b2c09527b881eb8b04db9415a7a014137"  # pragma: allowlist secret (a commit SHA)
-HEAD_SHA = "5e0f3d2c8a4b19e7f6a0c3d2b1e4f5a6978c0d1e"  # pragma: allowlist secret (a commit SHA)
-
-
-def _read_fixture(side: str, path: Path):
-    file = FIXTURES / side / path
-    return json.loads(file.read_text()) if file.is_file() else None
-
-
-def fixture_data(metrics_diff: dict = METRICS_DIFF, *, baseline: bool = True, **overrides) -> ReportData:
-    """The report's inputs as `report.gather` builds them, from the fixture files instead of git and DVC."""
-    metrics, segments = split_metrics_diff(metrics_diff)
-    head_metrics = {name: c.new for name, c in metrics.items() if c.new is not None}
-    base_metrics = {name: c.old for name, c in metrics.items() if c.old is not None} if baseline else None
-    data = ReportData(
-        metrics=metrics,
-        segments=segments,
-        params=changed_params(PARAMS_DIFF) if baseline else {},
-        head=read_outputs(partial(_read_fixture, "head")),
-        base=read_outputs(partial(_read_fixture, "base")) if baseline else None,
-        gate=check(head_metrics, base_metrics, GATE),
-        lock=LockStatus(),
-        noise_tolerance=GATE.noise_tolerance,
-        base_sha=BASE_SHA,
-        head_sha=HEAD_SHA,
-        duration=754.0,
-        run_url="https://github.com/acme/fraud/actions/runs/42",
-    )
-    return replace(data, **overrides)
 
 
 def reversed_diff(diff: dict) -> dict:
@@ -68,19 +43,6 @@ def reversed_diff(diff: dict) -> dict:
     return {
         file: {key: {"old": v["new"], "new": v["old"]} for key, v in values.items()} for file, values in diff.items()
     }
-
-
-def table_row(markdown: str, first_cell: str) -> list[str]:
-    """The cells of the table row whose first cell is `first_cell`, as they render (backslash escapes removed)."""
-    for line in markdown.splitlines():
-        cells = [re.sub(r"\\(.)", r"\1", cell.strip()) for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
-        if line.startswith("|") and cells[0] == first_cell:
-            return cells
-    raise AssertionError(f"no table row starting with {first_cell!r}")
-
-
-def mermaid_blocks(markdown: str) -> list[str]:
-    return re.findall(r"```mermaid\n(.*?)```", markdown, flags=re.S)
 
 
 def test_split_metrics_diff__reads_dvc_output():
@@ -432,7 +394,7 @@ def test_end_to_end__two_commits(tmp_path):
     assert [block.count("\n    line [") for block in mermaid_blocks(text)] == [2, 2]
     assert "pipeline run 1m 01s · [workflow run](https://ci/run/7)" in text
     verdict = json.loads((root / "report/gate.json").read_text())
-    gate = run("python", "-m", "mlci.core.gate", "--base", base, check=False)
+    gate = run("python", "-m", "mlci.evaluation.gate", "--base", base, check=False)
     assert gate.returncode == (0 if verdict["passed"] else 1), gate.stdout + gate.stderr
     assert text.splitlines()[3].startswith(
         "**Quality gate: passed.**" if verdict["passed"] else "**Quality gate: failed.**"

@@ -7,13 +7,13 @@ import re
 from dataclasses import replace
 
 import pytest
-from test_report import fixture_data, mermaid_blocks, table_row
 
 from mlci.core.errors import DataError
 from mlci.review import sweep as sweep_module
 from mlci.review.render import COMMENT_LIMIT, fit, render
 from mlci.review.sweep import Run, Score, Sweep, own_params
 from mlci.review.sweep_render import markdown
+from report_fixtures import fixture_data, mermaid_blocks, table_row
 
 BASE = "11ca687b2c09527b881eb8b04db9415a7a014137"  # pragma: allowlist secret (a commit SHA)
 HEAD = "5e0f3d2c8a4b19e7f6a0c3d2b1e4f5a6978c0d1e"  # pragma: allowlist secret (a commit SHA)

@@ -2,7 +2,7 @@
 
 The package is built the way `make package` lays one out (the four content files, `SHA256SUMS`, the `.tar.gz`), from
 the model `train` fits on the demo split, so these tests do not depend on the deploy code. Imported by
-`tests/serve/conftest.py` and the tests (pytest puts this folder on `sys.path`).
+`tests/serve/conftest.py` and the tests (pyproject.toml puts this folder on pytest's `pythonpath`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import httpx
 import yaml
 
 from mlci.core.frames import read_split
-from mlci.core.input_schema import INPUT_FORM, input_json_schema, time_features
 from mlci.core.io import read_json, write_json
-from mlci.core.release import CHECKSUMS_FILE, checksums
 from mlci.core.schema import Schema
+from mlci.model.input_schema import INPUT_FORM, input_json_schema, time_features
+from mlci.model.release import CHECKSUMS_FILE, checksums
 from mlci.serve.params import ServeParams
 
 ROOT = Path(__file__).resolve().parents[2]

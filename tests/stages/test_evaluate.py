@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from mlci.core.frames import read_split
-from mlci.core.model import load_model
 from mlci.core.params import EvaluateParams
 from mlci.core.schema import Schema
+from mlci.model.pipeline import load_model
 from mlci.stages import evaluate as stage
 from mlci.stages import train
 

@@ -13,7 +13,7 @@ from mlci.core.errors import DataError
 from mlci.core.io import atomic_path, write_json
 from mlci.core.params import CsvParams
 from mlci.stages import ingest
-from mlci.stages.csvfile import detect_delimiter
+from mlci.stages.helpers.csvfile import detect_delimiter
 
 MIXED_CSV = """id,amount,plan,score,active,signup,churned
 1,10.5,basic,,true,2026-01-02,yes

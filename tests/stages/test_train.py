@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from mlci.core.frames import read_split
-from mlci.core.model import load_model
 from mlci.core.params import TrainParams
 from mlci.core.schema import Schema
+from mlci.model.pipeline import load_model
 from mlci.stages import train as stage
 
 
@@ -121,8 +121,8 @@ def test_train__same_model_on_any_number_of_threads(split_project, tmp_path, mon
     import sklearn.ensemble  # noqa: F401  (loads the OpenMP library, so the limits below apply to it)
     from threadpoolctl import threadpool_limits
 
-    from mlci.core import model as model_module
-    from mlci.core.model import save_model
+    from mlci.model import pipeline as model_module
+    from mlci.model.pipeline import save_model
 
     monkeypatch.setattr(model_module, "MIN_ROWS_FOR_FIT_THREADS", 0)  # threads even on these 1,600 rows
 
@@ -152,8 +152,8 @@ def test_train__threads(split_project, monkeypatch, min_rows, openmp):
     """BLAS on one thread always (a logistic regression's model depends on it); OpenMP threads only on large data."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from mlci.core import model as model_module
-    from mlci.core.model import build_pipeline
+    from mlci.model import pipeline as model_module
+    from mlci.model.pipeline import build_pipeline
 
     if min_rows is not None:
         monkeypatch.setattr(model_module, "MIN_ROWS_FOR_FIT_THREADS", min_rows)

@@ -1,4 +1,5 @@
-"""The shared core: params, schema, I/O, the artifact layout, errors, models, metrics, the gate, git/DVC revisions.
+"""The ground every package stands on: errors, the CLI boundary, file I/O, the artifact layout, params, schema.
 
-Everything else builds on it; nothing here imports a capability (stages, review, deploy, serve, monitor).
+Also frames, time parts, Markdown, metric names and git/DVC revisions. It imports nothing of ours from above: not the
+model, not the evaluation, no capability.
 """

@@ -211,7 +211,7 @@ GateMetric = MetricName
 
 
 class IntervalParams(Section):
-    """The paired interval of each change, base and head models scored on the same rows (`mlci.core.paired`)."""
+    """The paired interval of each change, base and head models scored on the same rows (`mlci.evaluation.paired`)."""
 
     confidence: Fraction = 0.95
     method: Literal["analytic", "bootstrap"] = "analytic"

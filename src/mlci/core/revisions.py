@@ -1,7 +1,7 @@
 """Git and DVC, asked from Python: which revision to compare with, and what a file or DVC said at that revision.
 
-Shared by `mlci.review.report` and `mlci.core.gate`. Every failure becomes a `RevisionError` that names the command
-and the fix.
+Shared by the report, the gate and the same-rows comparison. Every failure becomes a `RevisionError` that names the
+command and the fix.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from mlci.core.release import load_release
+    from mlci.model.release import load_release
 
     loaded = load_release(args.package)
     print(f"{args.package}: checksums match; {loaded.metadata.get('name')} v{loaded.version}")

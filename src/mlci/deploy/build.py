@@ -13,17 +13,17 @@ from typing import Any
 from mlci.core import paths
 from mlci.core.errors import ReleaseError
 from mlci.core.frames import read_split
-from mlci.core.input_schema import field_types, input_json_schema
 from mlci.core.io import read_parquet, write_json
-from mlci.core.metrics import segment_values
-from mlci.core.model import load_model, set_openmp_wait_policy
 from mlci.core.params import load_params
-from mlci.core.release import Release, find_package, load_release
 from mlci.core.schema import Schema
 from mlci.deploy import card, lineage, registry, versioning
 from mlci.deploy.challenge import Challenge, challenge
 from mlci.deploy.package import libraries, workspace_facts, write_package
 from mlci.deploy.settings import DeployParams
+from mlci.evaluation.metrics import segment_values
+from mlci.model.input_schema import field_types, input_json_schema
+from mlci.model.pipeline import load_model, set_openmp_wait_policy
+from mlci.model.release import Release, find_package, load_release
 
 KEY_METRICS = ("roc_auc", "average_precision", "f1")
 CHALLENGE_REPORT = paths.DIST / "challenge.json"

@@ -2,7 +2,7 @@
 
 The champion is the model of the version that holds `deploy.champion_stage` (production), loaded from its release
 package (checksums verified). Both models score the test split `dvc repro` just produced, each at its own threshold,
-and `core.gate.check` (the pull requests' gate) compares them: floors, and the most a metric may lose against the
+and `evaluation.gate.check` (the pull requests' gate) compares them: floors, and the most a metric may lose against the
 champion. Numbers committed months ago play no part. Without a champion, or when the champion reads fields the test
 split no longer has, only the floors apply, and the result says why.
 """
@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from mlci.core.gate import GateResult, check
-from mlci.core.metrics import scores
 from mlci.core.params import GateParams
-from mlci.core.release import Release
-from mlci.core.samerows import SameRows, compare
+from mlci.evaluation.gate import GateResult, check
+from mlci.evaluation.metrics import scores
+from mlci.evaluation.samerows import SameRows, compare
+from mlci.model.release import Release
 
 
 @dataclass(frozen=True)

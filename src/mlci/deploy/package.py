@@ -1,4 +1,4 @@
-"""Build a release package: `dist/<name>-v<version>/` and `dist/<name>-v<version>.tar.gz` (see `core.release`).
+"""Build a release package: `dist/<name>-v<version>/` and `dist/<name>-v<version>.tar.gz` (see `model.release`).
 
 The archive is reproducible: entries sorted, owner and times fixed, gzip without a timestamp, so the same package is
 the same bytes and its checksum means something.
@@ -15,8 +15,9 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from mlci.core import paths, release
+from mlci.core import paths
 from mlci.core.io import read_json, write_bytes, write_json
+from mlci.model import release
 
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "pyarrow", "skops", "scipy", "dvc")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlci.core.input_schema import breaking_changes
+from mlci.model.input_schema import breaking_changes
 
 FIRST = (1, 0, 0)
 

@@ -324,7 +324,7 @@ def render(result: dict, batch_name: str) -> str:
 
 def run(batch_path: Path, out: Path, params: MonitorParams) -> dict:
     """Read everything, check, and write both reports (only once every input has been read and checked)."""
-    from mlci.core.model import load_model, set_openmp_wait_policy
+    from mlci.model.pipeline import load_model, set_openmp_wait_policy
 
     set_openmp_wait_policy()
     schema = Schema.load(SCHEMA_FILE)

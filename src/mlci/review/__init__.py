@@ -1,1 +1,1 @@
-"""The pull-request review: the report, its Markdown rendering and charts, and the comment poster."""
+"""The pull-request review: the report and its rendering, the gate's command line, the sweep, the comment poster."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlci.core.gate import GateResult
-from mlci.core.samerows import Comparison
+from mlci.evaluation.gate import GateResult
+from mlci.evaluation.samerows import Comparison
 from mlci.review.runcost import RunCost
 
 if TYPE_CHECKING:

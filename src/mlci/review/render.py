@@ -18,8 +18,8 @@ from mlci.review import charts, runcost
 from mlci.review.comment import COMMENT_LIMIT, MARKER
 
 if TYPE_CHECKING:
-    from mlci.core.gate import GateResult
-    from mlci.core.samerows import MetricChange, SameRows
+    from mlci.evaluation.gate import GateResult
+    from mlci.evaluation.samerows import MetricChange, SameRows
     from mlci.review.data import Change, LockStatus, ReportData, SplitChange
 
 MAX_CHARS = COMMENT_LIMIT - 1_536  # room for what a poster adds (CML appends a watermark)

@@ -26,11 +26,11 @@ from typing import Any
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
-from mlci.core.gate import METRICS, judge, read_metrics, read_thresholds, to_json
-from mlci.core.model import set_openmp_wait_policy
 from mlci.core.params import load_params
 from mlci.core.revisions import dvc_json, head, read_at, read_json_at, resolve_base
-from mlci.core.samerows import same_rows
+from mlci.evaluation.gate import METRICS, judge, read_metrics, read_thresholds, to_json
+from mlci.evaluation.samerows import same_rows
+from mlci.model.pipeline import set_openmp_wait_policy
 from mlci.review import runcost
 from mlci.review.data import Change, LockStatus, Outputs, ReportData, SplitChange
 from mlci.review.render import FULL_REPORT, MARKER, fit, render
@@ -135,7 +135,7 @@ def _read_workspace(path: Path) -> Any:
 
 def split_change(base_sha: str, params: dict[str, Change]) -> SplitChange:
     """How the base's test split compares with the head's: sizes, same file or not, and what changed it."""
-    from mlci.core.baseline import locked_outputs
+    from mlci.evaluation.baseline import locked_outputs
 
     base_lock, head_lock = read_at(base_sha, LOCK), LOCK.read_text(encoding="utf-8") if LOCK.is_file() else None
     base_out = locked_outputs(base_lock or "")
@@ -157,7 +157,7 @@ def _parquet_rows(md5: str | None) -> int | None:
     """The row count of the Parquet file the DVC cache holds under `md5` (its footer only), or None."""
     if md5 is None:
         return None
-    from mlci.core.baseline import cached
+    from mlci.evaluation.baseline import cached
 
     path = cached(md5)
     if not path.is_file():

@@ -5,8 +5,9 @@ workspace reproduced (`dvc repro`). It scores the workspace's own model first, t
 `dvc exp run --name sweep-<head>-<n> -S key=value ...` in the workspace: DVC re-runs only the stages a point's params
 touch and takes every other stage, and any point it has seen before, from its cache. After each run the workspace
 holds that point's model and test split, which are scored against the base revision's model on the same rows
-(`core.samerows.same_rows`) and judged by the base's gate (`core.gate.judge`). Then the workspace is put back as it
-was (params, `dvc.lock`, reports, the stages' run records in `.mlci/`, and the cached outputs through `dvc checkout`).
+(`evaluation.samerows.same_rows`) and judged by the base's gate (`evaluation.gate.judge`). Then the workspace is put
+back as it was (params, `dvc.lock`, reports, the stages' run records in `.mlci/`, and the cached outputs through
+`dvc checkout`).
 
 Writes `DIR/sweep.json` (default `report/`), which `python -m mlci.review.report --sweep` turns into the report's
 sweep section, and prints that section. The sweep informs the review; only the pull request's own params are gated.
@@ -54,9 +55,9 @@ def own_params(point: dict[str, Any], params: dict[str, Any]) -> bool:
 
 def score(base_sha: str, thresholds: Any, base_metrics: dict | None, names: list[str]) -> dict[str, Any]:
     """The workspace's model judged as the gate judges the head: same rows when it can, else the committed metrics."""
-    from mlci.core.gate import judge, read_metrics
     from mlci.core.params import load_params
-    from mlci.core.samerows import same_rows
+    from mlci.evaluation.gate import judge, read_metrics
+    from mlci.evaluation.samerows import same_rows
 
     params = load_params()
     head = read_metrics()
@@ -142,9 +143,9 @@ def run_sweep(base: str | None) -> Sweep | None:
     """Run every point of `sweep:` and score it; None when no sweep is declared. Restores the workspace after."""
     import yaml
 
-    from mlci.core.gate import METRICS, read_metrics, read_thresholds
     from mlci.core.params import load_params
     from mlci.core.revisions import head, read_json_at, resolve_base
+    from mlci.evaluation.gate import METRICS, read_metrics, read_thresholds
     from mlci.review.sweep_params import load_sweep_params, points
 
     sweep = load_sweep_params()
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", metavar="DIR", type=Path, default=OUT, help="folder for sweep.json (default: report/)")
     args = parser.parse_args(argv)
 
-    from mlci.core.model import set_openmp_wait_policy
+    from mlci.model.pipeline import set_openmp_wait_policy
 
     set_openmp_wait_policy()  # before scikit-learn loads, for scoring the models
 

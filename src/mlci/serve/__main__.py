@@ -21,7 +21,7 @@ import os
 import sys
 
 from mlci.core.errors import ParamsError, PipelineError
-from mlci.core.model import set_openmp_wait_policy
+from mlci.model.pipeline import set_openmp_wait_policy
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def load(args: argparse.Namespace):
     """The params, the release and the app; our errors for anything the user can fix."""
-    from mlci.core.release import find_package, load_release, workspace_release
+    from mlci.model.release import find_package, load_release, workspace_release
     from mlci.serve.app import create_app
     from mlci.serve.params import load_serve_params
 

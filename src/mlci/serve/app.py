@@ -1,6 +1,6 @@
 """The FastAPI app: `POST /predict`, `GET /health`, `GET /metadata`, for one loaded release.
 
-`create_app(release, params)` takes a release that is already verified and loaded (`core.release`), so a missing or
+`create_app(release, params)` takes a release that is already verified and loaded (`model.release`), so a missing or
 tampered package stops `python -m mlci.serve` before anything listens. `/predict` takes the body as bytes and hands
 all its work (parsing, the size checks of `limits`, validation, prediction) to the thread pool, so the event loop
 only moves bytes and `/health` answers while large batches are scored. Each of those threads predicts on one OpenMP
@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlci.core.errors import ReleaseError
-from mlci.core.release import Release
+from mlci.model.release import Release
 from mlci.serve.contract import _FORMS, MAX_ERRORS, Contract
 from mlci.serve.guard import Guard, error_response
 from mlci.serve.limits import Refusal, check_size, parse

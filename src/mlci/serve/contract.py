@@ -1,6 +1,6 @@
 """The request and response types of `POST /predict`, built from the release's input JSON Schema.
 
-The training schema (`core.input_schema`) says which fields a record has, which are numbers and which strings, and
+The training schema (`model.input_schema`) says which fields a record has, which are numbers and which strings, and
 which may be null; `request_types` turns it into a strict pydantic `Record` (a TypedDict, so any column name works
 and validation is fast) and a `Batch` of records, so `/docs` shows the real fields and the service enforces them:
 - a number field takes JSON numbers only (not strings, not booleans, not NaN or infinity);
@@ -10,7 +10,7 @@ and validation is fast) and a `Batch` of records, so `/docs` shows the real fiel
   it by `core.time_parts`, the code `validate` derived them with in training, so serving cannot skew from training;
 - null only where training had missing values; no unknown fields; no missing ones.
 
-A contract in the derived form (a package built before the raw form; see `core.input_schema`) lists the time features
+A contract in the derived form (a package built before the raw form; see `model.input_schema`) lists the time features
 themselves, and is served as it was.
 
 `describe_errors` turns pydantic's validation errors into one line per field, naming the field and what is allowed.
@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_mo
 from typing_extensions import TypedDict
 
 from mlci.core.errors import ReleaseError
-from mlci.core.input_schema import DERIVED, TIME_PATTERN
 from mlci.core.time_parts import as_timestamp, time_part
+from mlci.model.input_schema import DERIVED, TIME_PATTERN
 
 MAX_ERRORS = 20  # errors listed in one response; the count of the others is given
 MAX_SHOWN = 60  # characters of a rejected value quoted back

@@ -2,7 +2,7 @@
 
 A one-row `predict_proba` through the pipeline costs ~4.5 ms, ~3 ms of it in the `ColumnTransformer` handling a
 pandas frame (column selection by name, dataframe detection, feature-name checks), not in the model. For the shape
-our pipelines have (`core.model.build_pipeline`: a `ColumnTransformer` over named columns, then one estimator),
+our pipelines have (`model.pipeline.build_pipeline`: a `ColumnTransformer` over named columns, then one estimator),
 `Predictor` runs the same fitted objects in the same order on NumPy arrays: each fitted column transformer's own
 `transform` on its columns (or the columns themselves, for "passthrough"), joined in the transformer's output order,
 then the estimator's `predict_proba`. Nothing is re-implemented or re-fitted, so the numbers are the pipeline's own

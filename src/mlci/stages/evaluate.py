@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlci.core import cli, paths, predictions
+from mlci.core import cli, paths
 from mlci.core.frames import read_split
 from mlci.core.io import write_json
-from mlci.core.metrics import (
+from mlci.core.params import EvaluateParams, load_params
+from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.evaluation import predictions
+from mlci.evaluation.metrics import (
     DIGITS,
     calibration_points,
     confusion_counts,
@@ -25,9 +28,7 @@ from mlci.core.metrics import (
     segment_scores,
     segment_values,
 )
-from mlci.core.model import SMALL_PREDICT_THREADS, load_model, set_openmp_wait_policy
-from mlci.core.params import EvaluateParams, load_params
-from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.model.pipeline import SMALL_PREDICT_THREADS, load_model, set_openmp_wait_policy
 
 TEST = paths.TEST_SPLIT
 MODEL = paths.MODEL

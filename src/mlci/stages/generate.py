@@ -15,7 +15,7 @@ from pathlib import Path
 from mlci.core import cli, paths
 from mlci.core.io import write_with
 from mlci.core.params import DemoParams, load_params
-from mlci.stages.demo import SCHEMA, generate
+from mlci.stages.helpers.demo import SCHEMA, generate
 
 OUTPUT = paths.DEMO_DATA
 

@@ -17,7 +17,7 @@ from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.io import parquet_sink
 from mlci.core.params import NA_VALUES, CsvParams, load_params
-from mlci.stages.csvfile import stream_csv
+from mlci.stages.helpers.csvfile import stream_csv
 
 OUTPUT = paths.RAW
 BATCH_ROWS = 65_536  # rows read at a time from a Parquet source (a CSV source: 16 MiB blocks)

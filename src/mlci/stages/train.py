@@ -3,7 +3,7 @@
 Reads `data/split/train.parquet`, `data/validated/schema.json` and the `train` params. Writes `models/model.skops`
 (the fitted pipeline, safe to load) and `models/metadata.json` (what was trained, on what, with which settings).
 With `train.engine: dask_lightgbm` this process is a Dask client and the cluster fits LightGBM
-(`mlci.core.dask_engine`); the model file is the same kind of skops file, loaded the same way.
+(`mlci.stages.helpers.dask_engine`); the model file is the same kind of skops file, loaded the same way.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from mlci import __version__
 from mlci.core import cli, paths
 from mlci.core.frames import read_split
 from mlci.core.io import read_parquet, require, write_json
-from mlci.core.model import build_pipeline, fit_threads, save_model, set_openmp_wait_policy
 from mlci.core.params import TrainParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.model.pipeline import build_pipeline, fit_threads, save_model, set_openmp_wait_policy
 
 TRAIN = paths.TRAIN_SPLIT
 MODEL = paths.MODEL
@@ -58,7 +58,7 @@ def main() -> int:
         params = load_params().train
         schema = Schema.load(SCHEMA_FILE)
         if params.engine == "dask_lightgbm":
-            from mlci.core.dask_engine import train_dask_lightgbm
+            from mlci.stages.helpers.dask_engine import train_dask_lightgbm
 
             model = train_dask_lightgbm(params, schema, require(TRAIN))
             y = read_parquet(TRAIN, columns=[schema.target]).column(0).to_numpy()
