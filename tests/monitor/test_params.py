@@ -13,8 +13,8 @@ from mlci.monitor.params import MonitorParams
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_load__the_projects_params_are_the_defaults() -> None:
-    assert params.load(ROOT / "params.yaml") == MonitorParams()
+def test_load_monitor_params__the_projects_params_are_the_defaults() -> None:
+    assert params.load_monitor_params(ROOT / "params.yaml") == MonitorParams()
 
 
 @pytest.mark.parametrize(
@@ -29,8 +29,8 @@ def test_load__the_projects_params_are_the_defaults() -> None:
         ({"thresholds": 1}, "unknown key monitor.thresholds"),
     ],
 )
-def test_load__bad_values_name_the_key(write_params, section: dict, message: str) -> None:
+def test_load_monitor_params__bad_values_name_the_key(write_params, section: dict, message: str) -> None:
     path = write_params(monitor=section)
     with pytest.raises(ParamsError, match=None) as caught:
-        params.load(path)
+        params.load_monitor_params(path)
     assert message in str(caught.value)

@@ -33,10 +33,9 @@ from mlci.core.io import read_json, read_parquet, require, write_bytes, write_js
 from mlci.core.metric_names import HIGHER_IS_BETTER
 from mlci.core.params import load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
-from mlci.monitor import params as monitor_params
 from mlci.monitor import stats
 from mlci.monitor.batch import Batch, prepare, read_table
-from mlci.monitor.params import MonitorParams
+from mlci.monitor.params import MonitorParams, load_monitor_params
 
 OUT = Path("reports/drift")
 MISSING_SEGMENT = "(missing)"  # as `mlci.monitor.batch.prepare` names a batch's missing segment values
@@ -386,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--print", action="store_true", help="print the verdict line and the Markdown report")
     args = parser.parse_args(argv)
     try:
-        params = monitor_params.load()
+        params = load_monitor_params()
         batch = args.batch
         if args.serving_log:
             batch = Path(params.serving_log)

@@ -21,9 +21,8 @@ from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.io import write_bytes, write_with
 from mlci.core.params import DEMO_BATCH_KEY, DataParams, DemoBatch, load_params
-from mlci.monitor import params as monitor_params
 from mlci.monitor.batch import read_table
-from mlci.monitor.params import RetrainParams
+from mlci.monitor.params import RetrainParams, load_monitor_params
 
 PARAMS = paths.PARAMS
 
@@ -114,7 +113,7 @@ def window(table, data: DataParams, policy: RetrainParams):
 def take_in(batch_path: Path, params_path: Path = PARAMS) -> str:
     """Take the batch in; return one line saying what changed."""
     project = load_params(params_path)
-    policy = monitor_params.load(params_path).retrain
+    policy = load_monitor_params(params_path).retrain
     data = project.data
     demo = demo_batch(batch_path)
     if demo is not None and Path(data.source) == paths.DEMO_DATA:

@@ -6,18 +6,15 @@ Changing a drift threshold or the retrain policy therefore re-runs nothing; `pyt
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from mlci.core.metric_names import MetricName
-from mlci.core.params import PARAMS_FILE, load_section
+from mlci.core.params import PARAMS_FILE, Section, load_section
 
 Share = Annotated[float, Field(gt=0, lt=1)]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
 
 
 class DriftParams(Section):
@@ -85,5 +82,6 @@ class MonitorParams(Section):
     retrain: RetrainParams = RetrainParams()
 
 
-def load(path=PARAMS_FILE) -> MonitorParams:
+def load_monitor_params(path: Path | str = PARAMS_FILE) -> MonitorParams:
+    """The validated `monitor:` section; `ParamsError` naming the key on a bad value or an unknown key."""
     return load_section("monitor", MonitorParams, path)

@@ -5,11 +5,12 @@ Changing a limit here re-runs no stage of the pipeline: `dvc.yaml` never lists t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from mlci.core.params import load_section
+from mlci.core.params import PARAMS_FILE, Section, load_section
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -19,10 +20,8 @@ FIELD_BYTES = 64
 MIN_BODY_BYTES = 64 * KIB
 
 
-class ServeParams(BaseModel):
+class ServeParams(Section):
     """Limits of `POST /predict`, its timeouts and the opt-in prediction log."""
-
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
 
     # The most records one request may hold; a larger batch is a 422 that says to split it.
     max_batch_rows: Annotated[int, Field(ge=1, le=100_000)] = 1000
@@ -49,6 +48,6 @@ class ServeParams(BaseModel):
         return max(MIN_BODY_BYTES, self.max_batch_rows * record)
 
 
-def load_serve_params(path: str = "params.yaml") -> ServeParams:
+def load_serve_params(path: Path | str = PARAMS_FILE) -> ServeParams:
     """The validated `serve:` section; `ParamsError` naming the key on a bad value or an unknown key."""
     return load_section("serve", ServeParams, path)
