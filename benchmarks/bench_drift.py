@@ -104,6 +104,7 @@ def false_positives(folder: Path, resamples: int, holidays: int) -> dict:
     from mlci.monitor import drift
     from mlci.monitor.batch import prepare
     from mlci.monitor.params import MonitorParams
+    from mlci.monitor.result import DriftResult
     from mlci.stages.helpers.demo import generate
 
     set_openmp_wait_policy()
@@ -114,20 +115,20 @@ def false_positives(folder: Path, resamples: int, holidays: int) -> dict:
     params = MonitorParams()
     test = drift.score_test(model, drift.read_test(schema), params)
 
-    def check(table) -> dict:
+    def check(table) -> DriftResult:
         return drift.compare(reference, prepare(table, schema, "batch"), model, test, schema, params, 0.5)
 
     n = training.num_rows
     results = [check(training.take(np.random.default_rng(100 + seed).integers(0, n, n))) for seed in range(resamples)]
-    holiday = [check(pa.concat_tables(generate(n, 100 + seed, "holiday")))["retrain"] for seed in range(holidays)]
+    holiday = [check(pa.concat_tables(generate(n, 100 + seed, "holiday"))).retrain for seed in range(holidays)]
     return {
         "reference_rows": n,
         "test_rows": len(test["labels"]),
         "resamples": resamples,
-        "flagged": sum(r["retrain"] for r in results),
-        "score_psi_above": sum(r["score"]["psi"] >= params.drift.psi for r in results),
-        "score_psi_max": max(r["score"]["psi"] for r in results),
-        "score_p_min": min(r["score"]["p_adjusted"] for r in results),
+        "flagged": sum(r.retrain for r in results),
+        "score_psi_above": sum(r.score.psi >= params.drift.psi for r in results),
+        "score_psi_max": max(r.score.psi for r in results),
+        "score_p_min": min(r.score.p_adjusted for r in results),
         "holidays": holidays,
         "holiday_flagged": sum(holiday),
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from pathlib import Path
@@ -22,6 +21,7 @@ from mlci.model.pipeline import load_model
 from mlci.monitor import drift
 from mlci.monitor.batch import prepare
 from mlci.monitor.params import MonitorParams
+from mlci.monitor.result import DriftResult, FeatureStats, ScoreStats
 from mlci.stages.helpers.demo import generate
 
 SEEDS = range(100, 120)
@@ -43,24 +43,24 @@ def checker(monitored_dir: Path):
         params = MonitorParams()
         test = drift.score_test(model, drift.read_test(schema), params)
 
-    def check(table: pa.Table) -> dict:
+    def check(table: pa.Table) -> DriftResult:
         return drift.compare(reference, prepare(table, schema, "batch"), model, test, schema, params, 0.5)
 
     return check
 
 
 def test_compare__batches_from_the_training_distribution_rarely_drift(checker) -> None:
-    flagged = [seed for seed in SEEDS if checker(demo_batch("normal", seed))["retrain"]]
+    flagged = [seed for seed in SEEDS if checker(demo_batch("normal", seed)).retrain]
     assert len(flagged) <= 1, f"normal batches flagged for seeds {flagged}"  # measured: none of the 20
 
 
 def test_compare__holiday_batches_always_drift_in_the_shifted_features(checker) -> None:
     for seed in SEEDS:
         result = checker(demo_batch("holiday", seed))
-        assert result["retrain"] and "drift" in result["verdict"], seed
-        assert "merchant_category" in result["drifted_features"], result["drifted_features"]
-        assert set(result["drifted_features"]) <= SHIFTED, result["drifted_features"]
-        assert result["score"]["drifted"], "the model's scores shift with the data"
+        assert result.retrain and "drift" in result.verdict, seed
+        assert "merchant_category" in result.drifted_features, result.drifted_features
+        assert set(result.drifted_features) <= SHIFTED, result.drifted_features
+        assert result.score.drifted, "the model's scores shift with the data"
         assert drift.summary(result).startswith("DRIFT: ") and "merchant_category" in drift.summary(result)
 
 
@@ -72,10 +72,10 @@ def test_compare__flipped_labels_decay(checker) -> None:
 
     result = checker(table)
 
-    assert result["drifted_features"] == [] and not result["score"]["drifted"], "the features did not change"
-    assert result["decay"]["decayed"] and result["verdict"] == "decay"
-    auc = result["decay"]["metrics"]["roc_auc"]
-    assert auc["decayed"] and auc["drop"] > 0.2 and auc["drop_low"] > auc["max_drop"]
+    assert result.drifted_features == [] and not result.score.drifted, "the features did not change"
+    assert result.decay.decayed and result.verdict == "decay"
+    auc = result.decay.metrics["roc_auc"]
+    assert auc.decayed and auc.drop > 0.2 and auc.drop_low > auc.max_drop
 
 
 def test_compare__one_class_only_skips_decay_with_the_reason(checker) -> None:
@@ -84,12 +84,12 @@ def test_compare__one_class_only_skips_decay_with_the_reason(checker) -> None:
 
     result = checker(table)
 
-    assert result["decay"] == {
+    assert result.decay.to_json() == {
         "computed": False,
         "reason": f"the batch's labels hold one class only (0 positive, {table.num_rows} negative rows)",
         "decayed": False,
     }
-    assert result["fairness"]["computed"] is False and not result["retrain"]
+    assert result.fairness.computed is False and not result.retrain
 
 
 def test_main__normal_batch_exits_0_and_writes_both_reports(monitored: Path, capsys) -> None:
@@ -194,24 +194,24 @@ def test_main__without_a_trained_model(tmp_dir: Path, write_params, capsys) -> N
 
 def test_judge__the_score_is_corrected_with_the_features_and_needs_psi_and_p() -> None:
     features = [
-        {"feature": "a", "psi": 0.3, "chi2": 30.0, "p_value": 0.001},  # large and real: drifted
-        {"feature": "b", "psi": 0.05, "chi2": 90.0, "p_value": 0.0001},  # real but small: not drifted
-        {"feature": "c", "psi": 0.2, "chi2": 3.0, "p_value": 0.5},  # large but noise: not drifted
+        FeatureStats("a", "numeric", 10, None, psi=0.3, chi2=30.0, p_value=0.001),  # large and real: drifted
+        FeatureStats("b", "numeric", 10, None, psi=0.05, chi2=90.0, p_value=0.0001),  # real but small: not drifted
+        FeatureStats("c", "numeric", 10, None, psi=0.2, chi2=3.0, p_value=0.5),  # large but noise: not drifted
     ]
-    score = {"psi": 0.15, "ks": 0.1, "p_value": 0.004}
+    score = ScoreStats(psi=0.15, ks=0.1, p_value=0.004)
     bh = false_discovery_control([0.001, 0.0001, 0.5, 0.004], method="bh")
 
-    judged, judged_score = drift.judge(copy.deepcopy(features), dict(score), MonitorParams())
+    judged, judged_score = drift.judge(features, score, MonitorParams())
 
-    assert [(e["feature"], e["drifted"]) for e in judged] == [("a", True), ("c", False), ("b", False)]
-    assert judged_score["p_adjusted"] == pytest.approx(bh[3], abs=1e-4) and judged_score["p_adjusted"] < 0.01
-    assert judged_score["drifted"] and judged_score["severity"] == "moderate"
+    assert [(e.feature, e.drifted) for e in judged] == [("a", True), ("c", False), ("b", False)]
+    assert judged_score.p_adjusted == pytest.approx(bh[3], abs=1e-4) and judged_score.p_adjusted < 0.01
+    assert judged_score.drifted and judged_score.severity == "moderate"
     # Bonferroni over the four tests: 0.004 * 4 = 0.016, above alpha. The score is one test of the family.
     strict = MonitorParams(drift={"correction": "bonferroni"})
-    _, bonferroni = drift.judge(copy.deepcopy(features), dict(score), strict)
-    assert bonferroni["p_adjusted"] == pytest.approx(0.016) and not bonferroni["drifted"]
-    _, small = drift.judge(copy.deepcopy(features), {**score, "psi": 0.09, "p_value": 1e-9}, MonitorParams())
-    assert small["p_adjusted"] < 1e-6 and not small["drifted"], "significant, but below the PSI threshold"
+    _, bonferroni = drift.judge(features, score, strict)
+    assert bonferroni.p_adjusted == pytest.approx(0.016) and not bonferroni.drifted
+    _, small = drift.judge(features, ScoreStats(psi=0.09, ks=0.1, p_value=1e-9), MonitorParams())
+    assert small.p_adjusted < 1e-6 and not small.drifted, "significant, but below the PSI threshold"
 
 
 def test_decay__not_judged_when_the_test_split_has_too_few_positives() -> None:
@@ -219,7 +219,7 @@ def test_decay__not_judged_when_the_test_split_has_too_few_positives() -> None:
     y, p = (rng.random(2000) < 0.1).astype(int), rng.random(2000)
     test = {"labels": np.r_[np.ones(3, int), np.zeros(197, int)], "scores": rng.random(200), "metrics": {}}
 
-    assert drift.decay(y, p, test, 0.5, MonitorParams()) == {
+    assert drift.decay(y, p, test, 0.5, MonitorParams()).to_json() == {
         "computed": False,
         "reason": "the test split holds only 3 positive labels; decay is judged from "
         "monitor.decay.min_positives=10 (more data, or a larger split.test_size)",
@@ -248,10 +248,10 @@ def test_fairness__small_segments_are_noise_not_a_widened_gap() -> None:
 
         result = drift.fairness(y, p, segments, test, 0.5, params, "channel")
 
-        recall = result["metrics"]["recall"]
-        raw_rule += recall["increase"] > params.fairness.max_gap_increase
-        flagged += result["flagged"]
-        assert recall["increase_low"] < recall["increase_high"]
+        recall = result.metrics["recall"]
+        raw_rule += recall.increase > params.fairness.max_gap_increase
+        flagged += result.flagged
+        assert recall.increase_low < recall.increase_high
     assert raw_rule >= 5, "the gap's increase alone (the old rule) swings past 0.05 on 300-row segments"
     assert flagged <= 1, "at 95% confidence, two metrics: about 3 in 100 equal batches are flagged"
 
@@ -265,9 +265,9 @@ def test_fairness__a_segment_the_model_fails_is_flagged() -> None:
         y, p, segments, {"labels": test_y, "scores": test_p, "segments": test_segments}, 0.5, MonitorParams(), "channel"
     )
 
-    auc = result["metrics"]["roc_auc"]
-    assert result["flagged"] and auc["flagged"] and auc["increase_low"] > 0.05, auc
-    assert auc["batch"]["online"] < 0.6 < auc["batch"]["in_store"]
+    auc = result.metrics["roc_auc"]
+    assert result.flagged and auc.flagged and auc.increase_low > 0.05, auc
+    assert auc.batch["online"] < 0.6 < auc.batch["in_store"]
 
 
 def test_fairness__too_few_labels_per_segment_is_not_judged() -> None:
@@ -279,7 +279,7 @@ def test_fairness__too_few_labels_per_segment_is_not_judged() -> None:
         y, p, segments, {"labels": test_y, "scores": test_p, "segments": test_segments}, 0.5, MonitorParams(), "channel"
     )
 
-    assert result == {
+    assert result.to_json() == {
         "computed": False,
         "reason": "fewer than two segments of 'channel' with 200 rows and 10 labels of each class",
         "flagged": False,
@@ -299,8 +299,8 @@ def test_render__data_values_cannot_break_the_markdown(checker) -> None:
     name = "in|coming\n`batch` @team.parquet"
     markdown = drift.render(result, name)
 
-    merchant = next(e for e in result["features"] if e["feature"] == "merchant_category")
-    assert merchant["unseen"] == [NASTY] and merchant["drifted"]
+    merchant = next(e for e in result.features if e.feature == "merchant_category")
+    assert merchant.unseen == [NASTY] and merchant.drifted
     assert f"(new: {escape(NASTY)})" in markdown
     assert f"Batch {code(name)}: 3,000 rows" in markdown and "in\\|coming `batch` @team.parquet" in markdown
     assert "<b>" not in markdown and "@someone" not in markdown and "\nc `d`" not in markdown
@@ -343,17 +343,17 @@ def test_compare__resamples_of_small_training_data_do_not_drift(tmp_path: Path, 
         params = MonitorParams()
         test = drift.score_test(model, drift.read_test(schema), params)
 
-    def check(table: pa.Table) -> dict:
+    def check(table: pa.Table) -> DriftResult:
         return drift.compare(reference, prepare(table, schema, "batch"), model, test, schema, params, 0.5)
 
     n = training.num_rows
     results = [check(training.take(np.random.default_rng(seed).integers(0, n, n))) for seed in SEEDS]
-    flagged = [drift.summary(r) for r in results if r["retrain"]]
+    flagged = [drift.summary(r) for r in results if r.retrain]
     assert len(flagged) <= 1, flagged  # measured: none of the 20, at 500 and at 1,000 rows
-    assert max(r["score"]["psi"] for r in results) >= params.drift.psi, "the PSI alone would have cried wolf"
+    assert max(r.score.psi for r in results) >= params.drift.psi, "the PSI alone would have cried wolf"
     for holiday in (demo_batch("holiday", 7, 20_000), demo_batch("holiday", 7, n)):  # `make new-batch`, and small
         result = check(holiday)
-        assert result["retrain"] and "merchant_category" in result["drifted_features"], drift.summary(result)
+        assert result.retrain and "merchant_category" in result.drifted_features, drift.summary(result)
 
 
 def test_prepare__derives_time_parts_from_any_timestamp_column_as_validate_does() -> None:

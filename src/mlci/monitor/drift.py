@@ -24,8 +24,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
 
 from mlci.core import paths
 from mlci.core.errors import PipelineError
@@ -36,6 +36,19 @@ from mlci.core.schema import SCHEMA_FILE, Schema
 from mlci.monitor import stats
 from mlci.monitor.batch import Batch, prepare, read_table
 from mlci.monitor.params import MonitorParams, load_monitor_params
+from mlci.monitor.result import (
+    Decay,
+    DriftResult,
+    Fairness,
+    FeatureDrift,
+    FeatureStats,
+    MetricDecay,
+    MetricGap,
+    Rows,
+    ScoreDrift,
+    ScoreStats,
+    Severity,
+)
 
 OUT = Path("reports/drift")
 MISSING_SEGMENT = "(missing)"  # as `mlci.monitor.batch.prepare` names a batch's missing segment values
@@ -43,7 +56,7 @@ EXIT_DRIFT, EXIT_BAD_INPUT = 1, 2
 DIGITS = 4
 
 
-def feature_drift(reference, batch, schema: Schema, params: MonitorParams) -> list[dict]:
+def feature_drift(reference, batch, schema: Schema, params: MonitorParams) -> list[FeatureStats]:
     """One entry per feature: PSI and the chi-square test of the same counts (not yet corrected nor judged)."""
     import numpy as np
     import pyarrow.compute as pc
@@ -57,14 +70,14 @@ def feature_drift(reference, batch, schema: Schema, params: MonitorParams) -> li
             ref, new = np.asarray(ref, float), np.asarray(new, float)
             edges = stats.quantile_edges(ref, p.bins)
             expected, actual = stats.numeric_counts(ref, edges), stats.numeric_counts(new, edges)
-            entry: dict[str, Any] = {"feature": name, "kind": "numeric", "bins": len(expected)}
+            kind, unseen = "numeric", None
         else:
             counts = [_value_counts(table.column(name), pc) for table in (reference, batch)]
             _, expected, actual, unseen = stats.category_counts(*counts)
-            entry = {"feature": name, "kind": "categorical", "bins": len(expected), "unseen": unseen[:10]}
+            kind, unseen = "categorical", unseen[:10]
         statistic, p_value = stats.chi_square(expected, actual)
-        entry.update(psi=stats.psi(expected, actual, p.psi_floor), chi2=statistic, p_value=p_value)
-        found.append(entry)
+        psi = stats.psi(expected, actual, p.psi_floor)
+        found.append(FeatureStats(name, kind, len(expected), unseen, psi, statistic, p_value))
     return found
 
 
@@ -73,11 +86,11 @@ def _value_counts(column, pc) -> dict:
     return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
 
 
-def severity(value: float, params: MonitorParams) -> str:
+def severity(value: float, params: MonitorParams) -> Severity:
     return "major" if value >= params.drift.psi_major else "moderate" if value >= params.drift.psi else "none"
 
 
-def score_drift(test_scores, batch_scores, params: MonitorParams) -> dict:
+def score_drift(test_scores, batch_scores, params: MonitorParams) -> ScoreStats:
     """PSI of the scores on the test scores' quantile bins, and the two-sample Kolmogorov-Smirnov test.
 
     The test split is small when the data is: its scores' PSI against any batch carries the noise of both samples,
@@ -88,30 +101,42 @@ def score_drift(test_scores, batch_scores, params: MonitorParams) -> dict:
         stats.numeric_counts(test_scores, edges), stats.numeric_counts(batch_scores, edges), params.drift.psi_floor
     )
     statistic, p_value = stats.ks_two_sample(test_scores, batch_scores)
-    return {"psi": value, "test": "kolmogorov_smirnov", "ks": statistic, "p_value": p_value}
+    return ScoreStats(psi=value, ks=statistic, p_value=p_value)
 
 
-def judge(features: list[dict], score: dict, params: MonitorParams) -> tuple[list[dict], dict]:
+def judge(
+    features: list[FeatureStats], score: ScoreStats, params: MonitorParams
+) -> tuple[list[FeatureDrift], ScoreDrift]:
     """Correct the features' and the score's p-values together (one family of tests), then judge each.
 
     A feature, or the score, drifts when its PSI reaches `monitor.drift.psi` *and* its corrected p-value is below
     `monitor.drift.alpha`. A large PSI on a few rows is noise; a tiny p-value on a million rows is no shift: a drift
     needs both.
     """
-    p = params.drift
     tests = [*features, score]
-    for entry, adjusted in zip(tests, stats.adjust([e["p_value"] for e in tests], p.correction), strict=True):
-        entry["p_adjusted"] = adjusted
-        entry["drifted"] = bool(entry["psi"] >= p.psi and adjusted < p.alpha)
-        entry["severity"] = severity(entry["psi"], params)
-        entry["threshold"] = p.psi
-        for key in ("psi", "chi2", "ks", "p_value", "p_adjusted"):
-            if key in entry:
-                entry[key] = _round(entry[key])
-    return sorted(features, key=lambda e: (-e["psi"], e["feature"])), score
+    adjusted = stats.adjust([test.p_value for test in tests], params.drift.correction)
+    *judged, judged_score = (
+        _judged(test, p_adjusted, params) for test, p_adjusted in zip(tests, adjusted, strict=True)
+    )
+    return sorted(judged, key=lambda e: (-e.psi, e.feature)), judged_score
 
 
-def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
+def _judged(test: FeatureStats | ScoreStats, adjusted: float, params: MonitorParams) -> FeatureDrift | ScoreDrift:
+    """One test judged on its unrounded PSI and corrected p-value; the numbers it keeps are rounded."""
+    p = params.drift
+    values = {f.name: getattr(test, f.name) for f in fields(test)}
+    rounded = {key: _round(values[key]) for key in ("psi", "chi2", "ks", "p_value") if key in values}
+    judged = FeatureDrift if isinstance(test, FeatureStats) else ScoreDrift
+    return judged(
+        **(values | rounded),
+        p_adjusted=_round(adjusted),
+        drifted=bool(test.psi >= p.psi and adjusted < p.alpha),
+        severity=severity(test.psi, params),
+        threshold=p.psi,
+    )
+
+
+def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> Decay:
     """The batch's metrics against the test split's, each with bootstrap intervals and a verdict.
 
     Both samples are bootstrapped: the test split is finite too, and its metrics carry noise of their own. A metric
@@ -130,7 +155,7 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
             else f"only {min(positives, negatives)} {which} labels; decay is judged from "
             f"monitor.decay.min_positives={d.min_positives}"
         )
-        return {"computed": False, "reason": reason, "decayed": False}
+        return Decay(reason=reason)
     # The test split's metrics are the other half of the comparison: with a handful of positives they are noise too,
     # and the bootstrap of so few rows understates it.
     on_test_split = int(np.sum(test["labels"] == 1)), int(np.sum(test["labels"] == 0))
@@ -140,7 +165,7 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
             f"the test split holds only {min(on_test_split)} {which} labels; decay is judged from "
             f"monitor.decay.min_positives={d.min_positives} (more data, or a larger split.test_size)"
         )
-        return {"computed": False, "reason": reason, "decayed": False}
+        return Decay(reason=reason)
     names = [name for name in d.max_drop if name in test["metrics"]]
     batch_values, on_batch = stats.bootstrap(y, p, threshold, names, d.bootstrap, params.seed)
     _, on_test = stats.bootstrap(test["labels"], test["scores"], threshold, names, d.bootstrap, params.seed + 1)
@@ -151,28 +176,21 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
         both = min(len(on_batch[name]), len(on_test[name]))
         low, high = stats.interval(on_batch[name], d.confidence)
         drop_low, drop_high = stats.interval(sign * (on_test[name][:both] - on_batch[name][:both]), d.confidence)
-        result[name] = {
-            "test": test_value,
-            "batch": _round(value),
-            "low": _round(low),
-            "high": _round(high),
-            "drop": _round(sign * (test_value - value)),
-            "drop_low": _round(drop_low),
-            "drop_high": _round(drop_high),
-            "max_drop": d.max_drop[name],
-            "decayed": bool(drop_low > d.max_drop[name]),
-        }
-    return {
-        "computed": True,
-        "rows": len(y),
-        "positives": positives,
-        "confidence": d.confidence,
-        "metrics": result,
-        "decayed": any(m["decayed"] for m in result.values()),
-    }
+        result[name] = MetricDecay(
+            test=test_value,
+            batch=_round(value),
+            low=_round(low),
+            high=_round(high),
+            drop=_round(sign * (test_value - value)),
+            drop_low=_round(drop_low),
+            drop_high=_round(drop_high),
+            max_drop=d.max_drop[name],
+            decayed=bool(drop_low > d.max_drop[name]),
+        )
+    return Decay(rows=len(y), positives=positives, confidence=d.confidence, metrics=result)
 
 
-def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams, column: str) -> dict:
+def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams, column: str) -> Fairness:
     """Per metric: the gap between the best and the worst segment, on the batch against the test split.
 
     Both gaps are bootstrapped (each segment resampled on its own), as decay is: a segment of a few hundred rows
@@ -189,12 +207,10 @@ def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams
     test_groups = _segments(test["labels"], test["scores"], test["segments"], params)
     shared = sorted(set(batch_groups) & set(test_groups))
     if len(shared) < 2:
-        return {
-            "computed": False,
-            "reason": f"fewer than two segments of {column!r} with {f.min_rows} rows and {d.min_positives} labels "
-            "of each class",
-            "flagged": False,
-        }
+        return Fairness(
+            reason=f"fewer than two segments of {column!r} with {f.min_rows} rows and {d.min_positives} labels "
+            "of each class"
+        )
     names = list(f.metrics)
     on_batch, batch_gap, batch_spread = stats.gap_bootstrap(
         [batch_groups[s] for s in shared], threshold, names, d.bootstrap, params.seed + 3
@@ -212,24 +228,18 @@ def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams
         replicates = batch_spread[name][:both] - test_spread[name][:both]
         low, high = stats.interval(replicates, d.confidence) if both else (np.nan, np.nan)
         low, high = 2 * increase - high, 2 * increase - low
-        result[name] = {
-            "test_gap": _round(test_gap[name]),
-            "batch_gap": _round(batch_gap[name]),
-            "increase": _round(increase),
-            "increase_low": _round(low),
-            "increase_high": _round(high),
-            "max_gap_increase": f.max_gap_increase,
-            "batch": {s: _round(v[name]) for s, v in zip(shared, on_batch, strict=True)},
-            "test": {s: _round(v[name]) for s, v in zip(shared, on_test, strict=True)},
-            "flagged": bool(low > f.max_gap_increase),
-        }
-    return {
-        "computed": True,
-        "column": column,
-        "confidence": d.confidence,
-        "metrics": result,
-        "flagged": any(m["flagged"] for m in result.values()),
-    }
+        result[name] = MetricGap(
+            test_gap=_round(test_gap[name]),
+            batch_gap=_round(batch_gap[name]),
+            increase=_round(increase),
+            increase_low=_round(low),
+            increase_high=_round(high),
+            max_gap_increase=f.max_gap_increase,
+            batch={s: _round(v[name]) for s, v in zip(shared, on_batch, strict=True)},
+            test={s: _round(v[name]) for s, v in zip(shared, on_test, strict=True)},
+            flagged=bool(low > f.max_gap_increase),
+        )
+    return Fairness(column=column, confidence=d.confidence, metrics=result)
 
 
 def _segments(y, p, segments, params: MonitorParams) -> dict:
@@ -248,7 +258,7 @@ def _segments(y, p, segments, params: MonitorParams) -> dict:
 
 def compare(
     reference, batch: Batch, model, test: dict, schema: Schema, params: MonitorParams, threshold: float
-) -> dict:
+) -> DriftResult:
     """The whole check (pure: no file I/O). `test` is what `score_test` returns."""
     n = batch.features.num_rows
     rows = _sample(n, params.max_rows, params.seed)
@@ -259,69 +269,65 @@ def compare(
         score_drift(test["scores"], batch_scores, params),
         params,
     )
-    result: dict[str, Any] = {"features": features, "score": score}
-    no_labels = "the batch has no labels" if batch.labels is None else None
-    labelled = None if batch.labels is None else batch.labels[rows] >= 0
-    if labelled is not None and not labelled.any():
-        no_labels = "the batch has no labels"
-    if no_labels:
-        result["decay"] = {"computed": False, "reason": no_labels, "decayed": False}
-        result["fairness"] = {"computed": False, "reason": no_labels, "flagged": False}
-    else:
-        y, p = batch.labels[rows][labelled], batch_scores[labelled]
-        result["decay"] = decay(y, p, test, threshold, params)
-        if batch.segments is None or test["segments"] is None:
-            reason = "no segment column" if schema.segment_column is None else f"no {schema.segment_column!r} values"
-            result["fairness"] = {"computed": False, "reason": reason, "flagged": False}
-        elif not result["decay"]["computed"]:
-            result["fairness"] = {"computed": False, "reason": result["decay"]["reason"], "flagged": False}
-        else:
-            segments = batch.segments[rows][labelled]
-            column = schema.segment_column
-            result["fairness"] = fairness(y, p, segments, test, threshold, params, column)
-    drifted = [e["feature"] for e in result["features"] if e["drifted"]]
-    alarms = [*(["drift"] if drifted or result["score"]["drifted"] else []), *(["decay"] * result["decay"]["decayed"])]
-    result.update(
-        drifted_features=drifted,
-        verdict=" and ".join(alarms) if alarms else "no drift",
-        retrain=bool(alarms),
-        rows={"batch": n, "scored": len(rows), "reference": reference.num_rows, "unlabelled": batch.unlabelled_rows},
-        thresholds=params.model_dump(exclude={"retrain", "serving_log"}),
+    found_decay, found_fairness = labelled_checks(batch, rows, batch_scores, test, schema, params, threshold)
+    return DriftResult(
+        features=features,
+        score=score,
+        decay=found_decay,
+        fairness=found_fairness,
+        rows=Rows(batch=n, scored=len(rows), reference=reference.num_rows, unlabelled=batch.unlabelled_rows),
+        params=params,
     )
-    return result
 
 
-def summary(result: dict, name=str) -> str:
+def labelled_checks(
+    batch: Batch, rows, batch_scores, test: dict, schema: Schema, params: MonitorParams, threshold: float
+) -> tuple[Decay, Fairness]:
+    """Decay and fairness on the scored rows that have labels, or why they are not judged."""
+    labelled = None if batch.labels is None else batch.labels[rows] >= 0
+    if labelled is None or not labelled.any():
+        no_labels = "the batch has no labels"
+        return Decay(reason=no_labels), Fairness(reason=no_labels)
+    y, p = batch.labels[rows][labelled], batch_scores[labelled]
+    found = decay(y, p, test, threshold, params)
+    if batch.segments is None or test["segments"] is None:
+        reason = "no segment column" if schema.segment_column is None else f"no {schema.segment_column!r} values"
+        return found, Fairness(reason=reason)
+    if not found.computed:
+        return found, Fairness(reason=found.reason)
+    segments = batch.segments[rows][labelled]
+    return found, fairness(y, p, segments, test, threshold, params, schema.segment_column)
+
+
+def summary(result: DriftResult, name=str) -> str:
     """The verdict in one line; `name` formats feature names (`mlci.core.markdown.code` for Markdown)."""
-    features = result["features"]
-    drifted = [e for e in features if e["drifted"]]
-    named = ", ".join(f"{name(e['feature'])} PSI {e['psi']:.3f}" for e in drifted[:5])
-    score = result["score"]
+    drifted = [e for e in result.features if e.drifted]
+    named = ", ".join(f"{name(e.feature)} PSI {e.psi:.3f}" for e in drifted[:5])
+    score = result.score
     parts = [
-        f"{len(drifted)} of {len(features)} features drifted" + (f" ({named})" if drifted else ""),
-        f"score PSI {score['psi']:.3f}, p {_p(score['p_adjusted'])}" + (" (drifted)" if score["drifted"] else ""),
+        f"{len(drifted)} of {len(result.features)} features drifted" + (f" ({named})" if drifted else ""),
+        f"score PSI {score.psi:.3f}, p {_p(score.p_adjusted)}" + (" (drifted)" if score.drifted else ""),
     ]
-    d = result["decay"]
-    if d["computed"]:
-        decayed = [name for name, m in d["metrics"].items() if m["decayed"]]
+    if result.decay.computed:
+        decayed = [metric for metric, m in result.decay.metrics.items() if m.decayed]
         parts.append(f"decay in {', '.join(decayed)}" if decayed else "no decay")
-    if result["fairness"].get("flagged"):
+    if result.fairness.flagged:
         parts.append("segment gaps widened")
-    return f"{result['verdict'].upper()}: " + "; ".join(parts)
+    return f"{result.verdict.upper()}: " + "; ".join(parts)
 
 
 def _p(value: float) -> str:
     return "<0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
-def render(result: dict, batch_name: str) -> str:
+def render(result: DriftResult, batch_name: str) -> str:
     from mlci.core.markdown import code
     from mlci.monitor.markdown import render as render_markdown
 
     return render_markdown(result, batch_name, summary(result, code))
 
 
-def run(batch_path: Path, out: Path, params: MonitorParams) -> dict:
+def run(batch_path: Path, out: Path, params: MonitorParams) -> DriftResult:
     """Read everything, check, and write both reports (only once every input has been read and checked)."""
     from mlci.model.pipeline import load_model, set_openmp_wait_policy
 
@@ -335,9 +341,8 @@ def run(batch_path: Path, out: Path, params: MonitorParams) -> dict:
     threshold = load_params().evaluate.threshold
     started = time.perf_counter()
     result = compare(reference, batch, model, score_test(model, test, params), schema, params, threshold)
-    result["seconds"] = round(time.perf_counter() - started, 2)
-    result["batch"] = str(batch_path)
-    write_json(out / "drift.json", result)
+    result = replace(result, seconds=round(time.perf_counter() - started, 2), batch=str(batch_path))
+    write_json(out / "drift.json", result.to_json())
     write_bytes(out / "drift.md", render(result, str(batch_path)).encode())
     return result
 
@@ -402,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         print((args.out / "drift.md").read_text(encoding="utf-8"), end="")
     else:
         print(summary(result))
-    return EXIT_DRIFT if result["retrain"] else 0
+    return EXIT_DRIFT if result.retrain else 0
 
 
 if __name__ == "__main__":

@@ -12,25 +12,27 @@ from pathlib import Path
 
 from mlci.core import cli
 from mlci.core.errors import DataError
-from mlci.core.io import read_json, write_bytes
+from mlci.core.io import write_bytes
+from mlci.monitor.result import DriftResult
+from mlci.monitor.result import read as read_result
 
 BODY_LIMIT = 65_536
 SEPARATOR = "\n\n---\n\n"
 
 
-def title(result: dict) -> str:
-    drifted = result["drifted_features"]
+def title(result: DriftResult) -> str:
+    drifted = result.drifted_features
     reasons = []
     if drifted:
         reasons.append(
             "drift in " + ", ".join(drifted[:4]) + (f" and {len(drifted) - 4} more" if len(drifted) > 4 else "")
         )
-    elif result["score"]["drifted"]:
-        score = result["score"]
-        reasons.append(f"drift in the model's scores (PSI {score['psi']:.2f}, corrected p {score['p_adjusted']:.2g})")
-    if result["decay"].get("decayed"):
-        reasons.append("decay in " + ", ".join(n for n, m in result["decay"]["metrics"].items() if m["decayed"]))
-    return f"Retrain on new data: {'; '.join(reasons) or result['verdict']}"
+    elif result.score.drifted:
+        score = result.score
+        reasons.append(f"drift in the model's scores (PSI {score.psi:.2f}, corrected p {score.p_adjusted:.2g})")
+    if result.decay.decayed:
+        reasons.append("decay in " + ", ".join(n for n, m in result.decay.metrics.items() if m.decayed))
+    return f"Retrain on new data: {'; '.join(reasons) or result.verdict}"
 
 
 def body(drift_md: str, report_md: str, where: str, limit: int = BODY_LIMIT) -> str:
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in (args.drift / "drift.json", args.drift / "drift.md", args.report):
             if not path.is_file():
                 raise DataError(f"{path} not found; run the drift check and the report first")
-        result = read_json(args.drift / "drift.json")
+        result = read_result(args.drift / "drift.json")
         drift_md = (args.drift / "drift.md").read_text(encoding="utf-8")
         report_md = args.report.read_text(encoding="utf-8")
         write_bytes(args.out / "title.txt", (title(result) + "\n").encode())
