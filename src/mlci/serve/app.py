@@ -90,25 +90,54 @@ _threads = threading.local()
 
 def create_app(release: Release, params: ServeParams, api_key: str | None = None) -> FastAPI:
     """The service for `release`, with the limits and the prediction log of `params`; `api_key`: required if given."""
-    contract = Contract(release.input_schema, params.max_batch_rows)
-    body_type = TypeAdapter(contract.body)
-    model, version = release.model, release.version
-    threshold, negative, positive = decision(release)
-    _serial(model)
-    predictor = Predictor(model, contract.numeric)
-    log = PredictionLog(params.log_path, params.log_max_bytes) if params.log_path else None
-    ready = threading.Event()
+    service = Service(release, params)
+    name, version = release.metadata.get("name"), release.version
+    app = FastAPI(
+        title=f"{name or 'Model'} prediction service",
+        version=version,
+        description=(
+            f"Scores records with model version {version} (from {release.source}). "
+            f"Labels are `{service.positive}` when the probability is at least the threshold {service.threshold}, "
+            f"else `{service.negative}`."
+        ),
+        lifespan=service.lifespan,
+    )
+    app.add_middleware(
+        Guard,
+        max_bytes=params.body_limit(service.contract.features),
+        timeout=params.body_timeout_seconds,
+        api_key=api_key,
+    )
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    _add_routes(app, service)
+    app.openapi = lambda: _openapi(app, service.body_type)  # type: ignore[method-assign]
+    return app
 
-    def score(records: list[dict[str, Any]]) -> tuple[list[float], list[str]]:
-        columns = contract.columns(records)
+
+class Service:
+    """One loaded release and its limits: what `/predict` runs in the thread pool, and whether it is ready."""
+
+    def __init__(self, release: Release, params: ServeParams) -> None:
+        self.release, self.params = release, params
+        self.contract = Contract(release.input_schema, params.max_batch_rows)
+        self.body_type = TypeAdapter(self.contract.body)
+        self.threshold, self.negative, self.positive = decision(release)
+        _serial(release.model)
+        self.predictor = Predictor(release.model, self.contract.numeric)
+        self.log = PredictionLog(params.log_path, params.log_max_bytes) if params.log_path else None
+        self.ready = threading.Event()
+
+    def score(self, records: list[dict[str, Any]]) -> tuple[list[float], list[str]]:
+        columns = self.contract.columns(records)
         _one_openmp_thread()
-        p = predictor.positive_probabilities(columns)
+        p = self.predictor.positive_probabilities(columns)
         if not np.isfinite(p).all():
             raise Refusal(422, "the model cannot score these values (too large); check the records' numbers")
-        return p.tolist(), np.where(p >= threshold, positive, negative).tolist()
+        return p.tolist(), np.where(p >= self.threshold, self.positive, self.negative).tolist()
 
-    def validated(raw: bytes, content_type: str) -> tuple[list[dict[str, Any]], bool]:
+    def validated(self, raw: bytes, content_type: str) -> tuple[list[dict[str, Any]], bool]:
         """The records of a body, and whether it was a batch; `Refusal` naming each problem."""
+        contract = self.contract
         if not _is_json(content_type):
             message = f"must be JSON sent with Content-Type: application/json: {_FORMS}"
             raise Refusal(422, f"body: {message}", [{"field": "body", "message": message}])
@@ -116,9 +145,9 @@ def create_app(release: Release, params: ServeParams, api_key: str | None = None
             message = f"the body is empty; send {_FORMS}"
             raise Refusal(422, f"body: {message}", [{"field": "body", "message": message}])
         body = parse(raw)
-        check_size(body, contract, params.max_string_chars)
+        check_size(body, contract, self.params.max_string_chars)
         try:
-            valid = body_type.validate_python(body)
+            valid = self.body_type.validate_python(body)
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             described = contract.describe_errors(errors[:MAX_ERRORS])  # a bad 1,000-row batch may have 10,000
@@ -129,49 +158,41 @@ def create_app(release: Release, params: ServeParams, api_key: str | None = None
             raise Refusal(422, _summary(described[:MAX_ERRORS], len(described)), described[:MAX_ERRORS])
         return records, in_batch
 
-    def answer(raw: bytes, content_type: str) -> Response:
+    def answer(self, raw: bytes, content_type: str) -> Response:
         """The whole of a prediction, run in the thread pool."""
         try:
-            records, _ = validated(raw, content_type)
-            probabilities, labels = score(records)
+            records, _ = self.validated(raw, content_type)
+            probabilities, labels = self.score(records)
         except Refusal as refused:
             return error_response(refused.status, refused.detail, refused.errors)
-        if log is not None:
-            log.write(version, records, probabilities, labels)
+        version, threshold = self.release.version, self.threshold
+        if self.log is not None:
+            self.log.write(version, records, probabilities, labels)
         result = {"model_version": version, "threshold": threshold, "probabilities": probabilities, "labels": labels}
         return Response(json.dumps(result), media_type="application/json")
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        score([contract.example()])  # the first prediction pays for lazy set-up; not a client's request
-        ready.set()
+    async def lifespan(self, app: FastAPI):
+        self.score([self.contract.example()])  # the first prediction pays for lazy set-up; not a client's request
+        self.ready.set()
         yield
-        if log is not None:
-            log.close()
+        if self.log is not None:
+            self.log.close()
 
-    name = release.metadata.get("name")
-    app = FastAPI(
-        title=f"{name or 'Model'} prediction service",
-        version=version,
-        description=(
-            f"Scores records with model version {version} (from {release.source}). "
-            f"Labels are `{positive}` when the probability is at least the threshold {threshold}, else `{negative}`."
-        ),
-        lifespan=lifespan,
-    )
-    app.add_middleware(
-        Guard, max_bytes=params.body_limit(contract.features), timeout=params.body_timeout_seconds, api_key=api_key
-    )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+def _add_routes(app: FastAPI, service: Service) -> None:
+    """`POST /predict`, `GET /health` and `GET /metadata`."""
+    release, version, threshold, ready = service.release, service.release.version, service.threshold, service.ready
 
     @app.post("/predict", response_model=Prediction, responses=ERRORS, summary="Score one record or a batch")
     async def predict(request: Request) -> Response:
         """Send one record as a JSON object, or a batch as `{"records": [...]}`; the fields are listed below."""
         raw = await request.body()  # already read, and bounded, by `Guard`
-        return await run_in_threadpool(answer, raw, request.headers.get("content-type", ""))
+        return await run_in_threadpool(service.answer, raw, request.headers.get("content-type", ""))
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health, "description": "Still loading"}})
     async def health() -> Any:
@@ -194,9 +215,6 @@ def create_app(release: Release, params: ServeParams, api_key: str | None = None
             "input_schema": release.input_schema,
             "source": release.source,
         }
-
-    app.openapi = lambda: _openapi(app, body_type)  # type: ignore[method-assign]
-    return app
 
 
 def _openapi(app: FastAPI, body_type: TypeAdapter) -> dict[str, Any]:
