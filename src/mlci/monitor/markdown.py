@@ -1,7 +1,8 @@
 """The drift report as Markdown: the verdict, then one table per check. GitHub renders it in a pull request body.
 
-Every value that comes from data (feature names, category values, segment values, the batch's file name) goes
-through `mlci.core.markdown`, so a `|`, a newline, `<b>` or `@team` in the data renders as itself.
+Every value that comes from data (feature names, category values, the segment column and its values, the batch's file
+name, the reasons a check was not judged, which quote column names) goes through `mlci.core.markdown`, so a `|`, a
+newline, `<b>` or `@team` in the data renders as itself.
 """
 
 from __future__ import annotations
