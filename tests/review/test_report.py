@@ -20,7 +20,7 @@ import yaml
 
 from mlci.core.params import GateParams
 from mlci.evaluation.gate import check, judge, pick_thresholds
-from mlci.review import report
+from mlci.review import report, runcost
 from mlci.review.render import COMMENT_LIMIT, FIX_COMMAND, MARKER, fit, render
 from mlci.review.report import Change, LockStatus, ReportData, changed_params, split_metrics_diff
 from projectkit import edit_params, git, head, new_project
@@ -329,6 +329,36 @@ def test_write__gate_json_records_the_thresholds(tmp_path):
 # The command line.
 
 
+def cost_record(folder: Path, stage: str, wall: float, cpu: float, mib: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    cost = {"stage": stage, "wall_seconds": wall, "cpu_seconds": cpu, "peak_rss_bytes": mib * 1024**2}
+    (folder / f"{stage}.json").write_text(json.dumps(cost))
+
+
+def test_render__run_cost_base_against_head(tmp_path):
+    cost_record(tmp_path / "base", "split", 0.5, 0.75, 120)
+    cost_record(tmp_path / "base", "train", 12.0, 20.0, 900)
+    cost_record(tmp_path / "head", "train", 3.5, 4.25, 300)
+
+    text = render(fixture_data(cost=runcost.read(tmp_path / "head", tmp_path / "base", tmp_path / "no.yaml")))
+
+    section = text.split("### Run cost", 1)[1]
+    assert "_base → head." in section and "_The stages both sides record (`train`):" in section
+    assert table_row(section, "`split`") == ["`split`", "0.50 s → –", "0.75 s → –", "120 MiB → –"]
+    assert table_row(section, "`train`") == ["`train`", "12.0 s → 3.50 s", "20.0 s → 4.25 s", "900 MiB → 300 MiB"]
+    assert table_row(section, "**total**")[1] == "**12.5 s → 3.50 s**"
+
+
+def test_render__run_cost_without_a_base_says_why(tmp_path):
+    cost_record(tmp_path / "head", "train", 3.5, 4.25, 300)
+
+    text = render(fixture_data(cost=runcost.read(tmp_path / "head", tmp_path / "gone", tmp_path / "no.yaml")))
+
+    section = text.split("### Run cost", 1)[1]
+    assert f"_head only: no record of the base's run here: `{tmp_path}/gone/` is missing (in CI," in section
+    assert table_row(section, "`train`") == ["`train`", "3.50 s", "4.25 s", "300 MiB"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -461,3 +491,26 @@ def test_main__the_base_gate_judges_a_pull_request(gated_repo, change):
         assert lines[5] == CHANGES_THE_GATE
         assert (verdict["thresholds"]["source"], verdict["thresholds"]["changed"]) == ("base", True)
         assert verdict["thresholds"]["applied"] == GATE.model_dump()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base_cost", ["kept", "none"])
+def test_main__run_cost_reads_the_base_from_its_default_folder(gated_repo, base_cost):
+    """`make report` (no `--base-cost`) reads `.mlci/base-cost/`, where CI restores the base commit's records."""
+    cost_record(gated_repo / ".mlci/cost", "evaluate", 2.0, 1.5, 200)
+    if base_cost == "kept":
+        cost_record(gated_repo / ".mlci/base-cost", "evaluate", 2.5, 2.25, 180)
+
+    assert report.main(["--no-png"]) == 0
+
+    text = (gated_repo / "report/report.md").read_text()
+    if base_cost == "kept":
+        assert table_row(text, "`evaluate`") == [
+            "`evaluate`",
+            "2.50 s → 2.00 s",
+            "2.25 s → 1.50 s",
+            "180 MiB → 200 MiB",
+        ]
+    else:
+        assert table_row(text, "`evaluate`") == ["`evaluate`", "2.00 s", "1.50 s", "200 MiB"]
+        assert "no record of the base's run here: `.mlci/base-cost/` is missing (in CI," in text

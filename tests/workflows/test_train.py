@@ -1,17 +1,19 @@
 """train.yml (and comment.yml after it) through act, on the small demo project.
 
-A push to main reproduces the pipeline, saves the DVC cache and pushes to the DVC remote; a pull request restores
-that cache, re-runs only what its change touches, uploads the report with its PR number and head commit, and fails
-when the quality gate fails, after the upload. Its report then becomes the pull request's one comment.
+A push to main reproduces the pipeline, saves the DVC cache and its run cost and pushes to the DVC remote; a pull
+request restores that cache and its base commit's run cost, re-runs only what its change touches, uploads the report
+(run cost base against head) with its PR number and head commit, and fails when the quality gate fails, after the
+upload. Its report then becomes the pull request's one comment.
 """
 
 from __future__ import annotations
 
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
-from actkit import PushedMain, Workspace, pull_request_event, workflow_run_event
+from actkit import Project, PushedMain, Workspace, pull_request_event, workflow_run_event
 
 from mlci.review.comment import MARKER
 from projectkit import stage_outcomes
@@ -37,7 +39,29 @@ def verdict(report: str) -> str:
     return next(line for line in report.splitlines() if "Quality gate" in line)
 
 
-def test_push_to_main__reproduces_and_saves_the_dvc_cache(pushed_main: PushedMain) -> None:
+def cost_table(report: str) -> dict[str, list[tuple[str, str]]]:
+    """The run cost table: stage (or `total`) to its (base, head) pair per column: wall, CPU, peak memory."""
+    lines = report.split("### Run cost", 1)[1].splitlines()
+    rows = [line for line in lines if line.startswith("|")][2:]
+    table = {}
+    for line in rows:
+        first, *cells = [cell.strip() for cell in line.strip("|").split("|")]
+        pairs = [tuple(cell.strip("*").split(" → ")) for cell in cells]
+        assert all(len(pair) == 2 for pair in pairs), line
+        table[first.strip("`*")] = pairs
+    return table
+
+
+def saved_entry(pushed_main: PushedMain, path: str) -> tuple[dict, list[str]]:
+    """The one Actions cache entry main saved with `path`, and the names in its archive."""
+    (entry,) = [
+        e for e in map(json.loads, map(Path.read_text, pushed_main.cache.glob("*.json"))) if e["version"] == [path]
+    ]
+    with tarfile.open(entry["tar"]) as tar:
+        return entry, tar.getnames()
+
+
+def test_push_to_main__reproduces_and_saves_the_dvc_cache(pushed_main: PushedMain, project: Project) -> None:
     run = pushed_main.run
     assert run.succeeded(), run.tail()
 
@@ -54,12 +78,10 @@ def test_push_to_main__reproduces_and_saves_the_dvc_cache(pushed_main: PushedMai
     assert restore["inputs"]["restore-keys"].strip() == "dvc-Linux-"
     assert stage_outcomes(run.log)["train"] == "ran", "an empty cache: the pipeline has to run"
 
-    (save,) = run.calls_of("cache/save")
+    (save,) = [call for call in run.calls_of("cache/save") if call["inputs"]["path"] == ".dvc/cache"]
     assert save["inputs"]["key"] == restore["inputs"]["key"]
-    (entry,) = [json.loads(path.read_text()) for path in pushed_main.cache.glob("*.json")]
+    entry, members = saved_entry(pushed_main, ".dvc/cache")
     assert entry["key"] == save["inputs"]["key"]
-    with tarfile.open(entry["tar"]) as tar:
-        members = tar.getnames()
     assert any(name.startswith(".dvc/cache/runs/") for name in members), "the run-cache is saved with the cache"
     assert any(name.startswith(".dvc/cache/files/md5/") for name in members)
 
@@ -67,6 +89,16 @@ def test_push_to_main__reproduces_and_saves_the_dvc_cache(pushed_main: PushedMai
     assert any((pushed_main.remote / "files" / "md5").rglob("*")), "main pushes data and models to the DVC remote"
     assert run.step("Metrics to the job summary") == "success"
     assert not run.calls_of("upload-artifact"), "a push makes no pull request report"
+
+    # Each stage's run cost, kept under this commit for the pull requests based on it; main's newest came first.
+    (last,) = [call for call in run.calls_of("cache/restore") if call["inputs"]["path"] == ".mlci/cost"]
+    assert last["inputs"]["key"] == f"mlci-run-cost-{project.main_sha}" and last["matched"] is None
+    assert last["inputs"]["restore-keys"].strip() == "mlci-run-cost-"
+    assert run.step("Run cost to the job summary") == "success"
+    entry, members = saved_entry(pushed_main, ".mlci/cost")
+    assert entry["key"] == f"mlci-run-cost-{project.main_sha}"
+    ran = {stage for stage, outcome in stage_outcomes(run.log).items() if outcome == "ran"}
+    assert {Path(name).stem for name in members if name.endswith(".json")} == ran, members
 
 
 def test_pull_request__reuses_mains_cache_reports_and_passes(
@@ -113,6 +145,20 @@ def test_pull_request__reuses_mains_cache_reports_and_passes(
         delta = round(float(row["head model"]) - float(row["base model"]), 4)
         assert delta != 0 and float(row["change"]) == pytest.approx(delta, abs=1e-9), row
     assert "learning_rate" in report
+
+    # The run cost: main's records of the base commit against this run's, stage by stage and in total.
+    (cost,) = [call for call in run.calls_of("cache/restore") if call["inputs"]["path"] == ".mlci/cost"]
+    assert cost["inputs"]["key"] == cost["matched"] == f"mlci-run-cost-{base}"
+    _, members = saved_entry(pushed_main, ".mlci/cost")
+    ran_on_main = {Path(name).stem for name in members if name.endswith(".json")}
+    costs = cost_table(report)
+    assert set(costs) == ran_on_main | {stage for stage, outcome in outcomes.items() if outcome == "ran"} | {"total"}
+    for stage, pairs in costs.items():
+        # main's fresh run skipped `evaluate` (its model came out byte-identical, its outputs are in git): no record.
+        assert all((base_cell != "–") == (stage in ran_on_main or stage == "total") for base_cell, _ in pairs), pairs
+        ran_here = stage == "total" or outcomes.get(stage) == "ran"
+        assert all((head_cell != "–") == ran_here for _, head_cell in pairs), (stage, pairs)
+    assert "_base → head." in report and "The stages both sides record (" in report
     assert run.step("Write the report to the job summary") == "success"
     assert run.step("Quality gate") == "success"
 

@@ -231,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-png", action="store_true", help="skip the PNG plots")
     parser.add_argument(
-        "--base-cost", metavar="DIR", type=Path, help="the base run's cost records, for the run cost section"
+        "--base-cost",
+        metavar="DIR",
+        type=Path,
+        default=runcost.BASE_COST_DIR,
+        help="the base run's cost records, for the run cost section (default: .mlci/base-cost/)",
     )
     parser.add_argument(
         "--sweep", metavar="FILE", type=Path, help="a sweep.json from `make sweep`, shown as the sweep section"

@@ -2,7 +2,8 @@
 
 Each entry is `<n>.tar` (the paths, relative to the workspace) and `<n>.json` (its key and when it was saved).
 Restore takes the entry with exactly the key, else, for each restore key in order, the newest entry whose key starts
-with it; `cache-hit` is true only for the exact key. Save never replaces an existing key, as on GitHub.
+with it; `cache-hit` is true only for the exact key. As on GitHub, only entries saved with the same `path` input match
+(the paths are part of a cache's version), and save never replaces an existing key.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def entries() -> list[dict]:
 def restore() -> None:
     inputs = action_inputs("path", "key", "restore-keys", "fail-on-cache-miss", "lookup-only")
     key, prefixes = inputs["key"], lines(inputs["restore-keys"])
-    everything = entries()
+    everything = [e for e in entries() if e["version"] == lines(inputs["path"])]
     match = next((e for e in everything if e["key"] == key), None)
     for prefix in prefixes:
         match = match or next((e for e in everything if e["key"].startswith(prefix)), None)
@@ -65,7 +66,7 @@ def save() -> None:
     with tarfile.open(tar_path, "w") as tar:
         for path in existing:
             tar.add(workspace() / path, arcname=path)
-    meta = {"key": key, "saved": time.time_ns(), "tar": str(tar_path), "paths": existing}
+    meta = {"key": key, "saved": time.time_ns(), "tar": str(tar_path), "paths": existing, "version": paths}
     (store / f"{number}.json").write_text(json.dumps(meta), encoding="utf-8")
     set_outputs(cache_id=number)
     print(f"Cache saved with key: {key}")
