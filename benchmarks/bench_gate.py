@@ -58,7 +58,7 @@ def bench(rows: int, runs: int, keep: bool) -> dict:
         progress(rows, "dvc repro (head) ...")
         projectkit.dvc(project, "repro", "--quiet", env=env)
         test_rows = int(rows * 0.2)
-        gate = [sys.executable, "-m", "mlci.evaluation.gate", "--base", "HEAD"]
+        gate = [sys.executable, "-m", "mlci.review.gate", "--base", "HEAD"]
         report = [sys.executable, "-m", "mlci.review.report", "--no-png", "--base", "HEAD", "--out", "bench-report"]
         found = {"rows": rows, "test_rows": test_rows}
         for name, command in (("gate", gate), ("report", report)):
