@@ -37,6 +37,7 @@ def write_batch(params: DemoParams, path: Path) -> None:
     write_with(path, writer)
 
 
+@cli.command("new-batch")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.stages.helpers.batch", description=__doc__.splitlines()[0])
     parser.add_argument("--season", choices=sorted(SEASONS), default="normal")
@@ -45,20 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("data/incoming/batch.parquet"))
     args = parser.parse_args(argv)
 
-    def stage() -> None:
-        from pydantic import ValidationError
+    from pydantic import ValidationError
 
-        from mlci.core.errors import ParamsError
-        from mlci.core.params import describe
+    from mlci.core.errors import ParamsError
+    from mlci.core.params import describe
 
-        try:
-            params = DemoParams(n_rows=args.rows, seed=args.seed, season=args.season)
-        except ValidationError as exc:
-            raise ParamsError(describe(exc.errors()[0], root=DemoParams)) from None
-        write_batch(params, args.out)
-        print(f"wrote {args.out}: {params.n_rows:,} {params.season} rows, seed {params.seed}")
-
-    return cli.run(stage, "new-batch")
+    try:
+        params = DemoParams(n_rows=args.rows, seed=args.seed, season=args.season)
+    except ValidationError as exc:
+        raise ParamsError(describe(exc.errors()[0], root=DemoParams)) from None
+    write_batch(params, args.out)
+    print(f"wrote {args.out}: {params.n_rows:,} {params.season} rows, seed {params.seed}")
+    return 0
 
 
 if __name__ == "__main__":
