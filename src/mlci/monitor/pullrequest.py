@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.drift / "drift.json", args.drift / "drift.md", args.report):
         if not path.is_file():
             raise DataError(f"{path} not found; run the drift check and the report first")
-    result = read_json(args.drift / "drift.json")
+    try:
+        result = read_json(args.drift / "drift.json")
+    except ValueError as exc:
+        raise DataError(f"{args.drift / 'drift.json'} is not JSON ({exc}); run the drift check again") from None
     drift_md = (args.drift / "drift.md").read_text(encoding="utf-8")
     report_md = args.report.read_text(encoding="utf-8")
     write_bytes(args.out / "title.txt", (title(result) + "\n").encode())

@@ -79,6 +79,8 @@ def recorded(path: Path) -> tuple[bool, str, list[str], list[str]]:
         return bool(data["passed"]), str(data["summary"]), [str(r) for r in data["reasons"]], notes
     except FileNotFoundError:
         raise DataError(f"{path} not found; run `python -m mlci.review.report` first, or drop --verdict") from None
+    except OSError as exc:  # a folder, no permission: not the file the report writes
+        raise DataError(f"{path} cannot be read ({exc.strerror}); give the gate.json the report wrote") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataError(f"{path} is not a gate.json written by `python -m mlci.review.report` ({exc})") from None
 

@@ -19,6 +19,7 @@ from mlci.core.params import DEMO_BATCH_KEY, DemoParams
 from mlci.stages.helpers.demo import SCHEMA, SEASONS, generate
 
 METADATA_KEY = DEMO_BATCH_KEY  # read back by mlci.monitor.intake
+DEFAULT_OUT = Path("data/incoming/batch.parquet")
 
 
 def write_batch(params: DemoParams, path: Path) -> None:
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--season", choices=sorted(SEASONS), default="normal")
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path("data/incoming/batch.parquet"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
     from pydantic import ValidationError
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         params = DemoParams(n_rows=args.rows, seed=args.seed, season=args.season)
     except ValidationError as exc:
         raise ParamsError(describe(exc.errors()[0], root=DemoParams)) from None
+    if args.out.is_dir():
+        raise ParamsError(f"--out {args.out} is a folder; give the batch's file path, such as {DEFAULT_OUT}")
     write_batch(params, args.out)
     print(f"wrote {args.out}: {params.n_rows:,} {params.season} rows, seed {params.seed}")
     return 0
