@@ -120,3 +120,17 @@ def test_main__a_drift_json_that_is_not_the_checks_exits_2(tmp_dir: Path, capsys
 
     assert "reports/drift/drift.json is not a report of the drift check (no 'features')" in capsys.readouterr().err
     assert not Path("pr").exists()
+
+
+def test_main__a_malformed_drift_json_exits_2(tmp_dir: Path, capsys) -> None:
+    Path("reports/drift").mkdir(parents=True)
+    Path("reports/drift/drift.json").write_text("{half")
+    Path("reports/drift/drift.md").write_text("## Drift check: DRIFT\n")
+    Path("report").mkdir()
+    Path("report/report.md").write_text("<!-- m -->\nmodel\n")
+
+    assert pullrequest.main(["--out", "pr"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: pullrequest: reports/drift/drift.json is not JSON (Expecting property name"
+    )
+    assert not Path("pr").exists()

@@ -116,7 +116,7 @@ def test_read__the_file_the_check_wrote(monitored: Path) -> None:
     ("text", "message"),
     [
         (None, "drift.json not found; run the drift check (python -m mlci.monitor.drift) first"),
-        ("{not json", "drift.json is not a report of the drift check (Expecting property name"),
+        ("{not json", "drift.json is not JSON (Expecting property name"),
         ("[]", "drift.json is not a report of the drift check (list indices must be integers"),
         ('{"features": []}', "drift.json is not a report of the drift check (no 'score'); run the check again"),
     ],

@@ -257,11 +257,14 @@ def test_main__recorded_verdict_that_passes(project, capsys):
     [
         (None, "error: gate: report/gate.json not found; run `python -m mlci.review.report` first, or drop --verdict"),
         ("{}", "error: gate: report/gate.json is not a gate.json written by `python -m mlci.review.report`"),
+        ("", "error: gate: report/gate.json cannot be read (Is a directory); give the gate.json the report wrote\n"),
     ],
-    ids=["missing", "malformed"],
+    ids=["missing", "malformed", "a-folder"],
 )
 def test_main__recorded_verdict_user_errors_exit_2(project, capsys, text, message):
-    if text is not None:
+    if text == "":
+        (project / "report/gate.json").mkdir(parents=True)
+    elif text is not None:
         (project / "report").mkdir()
         (project / "report/gate.json").write_text(text)
 

@@ -1,6 +1,6 @@
 """The one exception family of the package.
 
-Stage code raises these for problems a user can fix (bad params, bad data); `cli.run` turns them into one line on
+Stage code raises these for problems a user can fix (bad params, bad data); `cli.command` turns them into one line on
 stderr and a non-zero exit. Anything else is a bug and keeps its traceback.
 """
 

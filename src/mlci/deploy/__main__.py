@@ -17,13 +17,11 @@ import os
 import sys
 from pathlib import Path
 
-from mlci.core.cli import EXIT_USER_ERROR
-from mlci.core.errors import PipelineError, ReleaseError
+from mlci.core import cli
+from mlci.core.errors import ReleaseError
 from mlci.deploy import registry
 from mlci.deploy.build import GateFailed, build, register, write_outputs
 from mlci.deploy.settings import STAGE_PATTERN, load_deploy_params
-
-EXIT_GATE_FAILED = 1
 
 
 def _package(args: argparse.Namespace, tag: bool) -> int:
@@ -32,7 +30,7 @@ def _package(args: argparse.Namespace, tag: bool) -> int:
         built = build(settings, args.champion)
     except GateFailed as failed:
         print(f"{failed.result.verdict}; nothing packaged or tagged", file=sys.stderr)
-        return EXIT_GATE_FAILED
+        return cli.EXIT_FAILED
     created = register(settings, built) if tag else None
     print(built.summary)
     print(f"package: {built.folder} and {built.archive}")
@@ -104,11 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         "verify": _verify,
         "current": _current,
     }
-    try:
-        return handlers[args.command](args)
-    except PipelineError as exc:
-        print(f"error: deploy {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    bounded = cli.command(f"deploy {args.command}")(handlers[args.command])  # the error line names the subcommand
+    return bounded(args)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from mlci.evaluation.samerows import Comparison, SameRows
 
 METRICS = paths.METRICS
-EXIT_FAILED = 1
 # Metrics are rounded to 4 digits at the source; rounding differences to 9 removes float noise such as
 # 0.2587 - 0.2387 = 0.020000000000000018, which must not fail a limit of 0.02.
 _DIGITS = 9

@@ -22,13 +22,11 @@ Markdown report.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import fields, replace
 from pathlib import Path
 
-from mlci.core import paths
-from mlci.core.errors import PipelineError
+from mlci.core import cli, paths
 from mlci.core.io import read_json, read_parquet, require, write_bytes, write_json
 from mlci.core.metric_names import HIGHER_IS_BETTER
 from mlci.core.params import load_params
@@ -52,7 +50,6 @@ from mlci.monitor.result import (
 
 OUT = Path("reports/drift")
 MISSING_SEGMENT = "(missing)"  # as `mlci.monitor.batch.prepare` names a batch's missing segment values
-EXIT_DRIFT, EXIT_BAD_INPUT = 1, 2
 DIGITS = 4
 
 
@@ -381,6 +378,7 @@ def _round(value: float) -> float:
     return round(float(value), DIGITS) + 0.0  # + 0.0: never -0.0
 
 
+@cli.command("drift")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.monitor.drift", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -389,25 +387,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, metavar="DIR", help="report folder (default reports/drift)")
     parser.add_argument("--print", action="store_true", help="print the verdict line and the Markdown report")
     args = parser.parse_args(argv)
-    try:
-        params = load_monitor_params()
-        batch = args.batch
-        if args.serving_log:
-            batch = Path(params.serving_log)
-            if not batch.is_file():
-                print(f"no serving log at {batch} yet: nothing to check (set monitor.serving_log to another path)")
-                return 0
-        result = run(batch, args.out, params)
-    except PipelineError as exc:
-        print(f"error: drift: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    params = load_monitor_params()
+    batch = args.batch
+    if args.serving_log:
+        batch = Path(params.serving_log)
+        if not batch.is_file():
+            print(f"no serving log at {batch} yet: nothing to check (set monitor.serving_log to another path)")
+            return 0
+    result = run(batch, args.out, params)
     if args.print:
         print(summary(result))
         print()
         print((args.out / "drift.md").read_text(encoding="utf-8"), end="")
     else:
         print(summary(result))
-    return EXIT_DRIFT if result.retrain else 0
+    return cli.EXIT_FAILED if result.retrain else 0
 
 
 if __name__ == "__main__":

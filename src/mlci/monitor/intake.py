@@ -155,11 +155,13 @@ def _write_like(path: Path, table) -> None:
         write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
+@cli.command("intake")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.monitor.intake", description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=Path, required=True, metavar="PATH", help="the batch to take in")
     args = parser.parse_args(argv)
-    return cli.run(lambda: print(take_in(args.batch)), "intake")
+    print(take_in(args.batch))
+    return 0
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ def _cut(text: str) -> str:
     return text[: text.rfind("\n") + 1] if "\n" in text else text
 
 
+@cli.command("pullrequest")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.monitor.pullrequest", description=__doc__.splitlines()[0])
     parser.add_argument("--drift", type=Path, default=Path("reports/drift"), help="the drift check's report folder")
@@ -65,17 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--where", default="the run's `retrain-reports` artifact", help="where the full reports are")
     args = parser.parse_args(argv)
 
-    def run() -> None:
-        for path in (args.drift / "drift.json", args.drift / "drift.md", args.report):
-            if not path.is_file():
-                raise DataError(f"{path} not found; run the drift check and the report first")
-        result = read_result(args.drift / "drift.json")
-        drift_md = (args.drift / "drift.md").read_text(encoding="utf-8")
-        report_md = args.report.read_text(encoding="utf-8")
-        write_bytes(args.out / "title.txt", (title(result) + "\n").encode())
-        write_bytes(args.out / "body.md", body(drift_md, report_md, args.where).encode())
-
-    return cli.run(run, "pullrequest")
+    for path in (args.drift / "drift.json", args.drift / "drift.md", args.report):
+        if not path.is_file():
+            raise DataError(f"{path} not found; run the drift check and the report first")
+    result = read_result(args.drift / "drift.json")
+    drift_md = (args.drift / "drift.md").read_text(encoding="utf-8")
+    report_md = args.report.read_text(encoding="utf-8")
+    write_bytes(args.out / "title.txt", (title(result) + "\n").encode())
+    write_bytes(args.out / "body.md", body(drift_md, report_md, args.where).encode())
+    return 0
 
 
 if __name__ == "__main__":

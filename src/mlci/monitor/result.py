@@ -255,9 +255,13 @@ def read(path: Path) -> DriftResult:
     import json
 
     try:
-        return DriftResult.from_json(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"{path} not found; run the drift check (python -m mlci.monitor.drift) first") from None
+    except ValueError as exc:
+        raise DataError(f"{path} is not JSON ({exc}); run the drift check again") from None
+    try:
+        return DriftResult.from_json(data)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # pydantic's ValidationError is a ValueError
         problem = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
         raise DataError(f"{path} is not a report of the drift check ({problem}); run the check again") from None

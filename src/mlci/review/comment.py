@@ -301,6 +301,8 @@ def post(env: Mapping[str, str]) -> int:
     return 0
 
 
+# Its own boundary and exit codes rather than `mlci.core.cli.command`: this script runs alone under `python3 -I` from a
+# sparse checkout of the default branch, where `mlci` cannot be imported. 1 is `EXIT_FAILED` there: a refusal.
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a refused artifact is an `::error` annotation and exit code 1, anything else a traceback."""
     parser = argparse.ArgumentParser(prog="comment.py", description="Validate and post the PR report comment.")

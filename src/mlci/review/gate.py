@@ -21,9 +21,8 @@ from mlci.core.revisions import read_json_at, resolve_base
 from mlci.evaluation.gate import METRICS, judge, read_metrics, read_thresholds
 from mlci.model.pipeline import set_openmp_wait_policy
 
-EXIT_FAILED = 1
 
-
+@cli.command("gate")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.review.gate", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -37,31 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         "scoring both models again",
     )
     args = parser.parse_args(argv)
-    outcome: list[tuple[bool, str, list[str], list[str]]] = []
     set_openmp_wait_policy()  # before scikit-learn loads, for scoring the two models
-
-    def run() -> None:
-        if args.verdict is not None:
-            outcome.append(recorded(args.verdict))
-            return
-        from mlci.evaluation.samerows import same_rows
-
-        params = load_params()
-        head = read_metrics()
-        base_sha = resolve_base(args.base)
-        thresholds = read_thresholds(base_sha, params.gate)
-        base = read_json_at(base_sha, METRICS)
-        comparison = same_rows(base_sha, thresholds.params, params.evaluate) if base is not None else None
-        result = judge(head, base, thresholds, comparison)
-        notes = [thresholds.describe()] if thresholds.notable else []
-        if comparison is not None:
-            notes.insert(0, comparison.describe())
-        outcome.append((result.passed, result.summary(), result.reasons, notes))
-
-    code = cli.run(run, "gate")
-    if code:
-        return code
-    passed, summary, reasons, notes = outcome[0]
+    passed, summary, reasons, notes = recorded(args.verdict) if args.verdict is not None else judged(args.base)
     if passed:
         print(summary + "".join(f"; {note}" for note in notes))
         return 0
@@ -71,7 +47,24 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(f"({note})")
     sys.stdout.flush()
-    return EXIT_FAILED
+    return cli.EXIT_FAILED
+
+
+def judged(base_rev: str | None) -> tuple[bool, str, list[str], list[str]]:
+    """Score the base revision's model and the workspace's on the same rows, and judge: verdict, reasons, notes."""
+    from mlci.evaluation.samerows import same_rows
+
+    params = load_params()
+    head = read_metrics()
+    base_sha = resolve_base(base_rev)
+    thresholds = read_thresholds(base_sha, params.gate)
+    base = read_json_at(base_sha, METRICS)
+    comparison = same_rows(base_sha, thresholds.params, params.evaluate) if base is not None else None
+    result = judge(head, base, thresholds, comparison)
+    notes = [thresholds.describe()] if thresholds.notable else []
+    if comparison is not None:
+        notes.insert(0, comparison.describe())
+    return result.passed, result.summary(), result.reasons, notes
 
 
 def recorded(path: Path) -> tuple[bool, str, list[str], list[str]]:
@@ -86,6 +79,8 @@ def recorded(path: Path) -> tuple[bool, str, list[str], list[str]]:
         return bool(data["passed"]), str(data["summary"]), [str(r) for r in data["reasons"]], notes
     except FileNotFoundError:
         raise DataError(f"{path} not found; run `python -m mlci.review.report` first, or drop --verdict") from None
+    except OSError as exc:  # a folder, no permission: not the file the report writes
+        raise DataError(f"{path} cannot be read ({exc.strerror}); give the gate.json the report wrote") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataError(f"{path} is not a gate.json written by `python -m mlci.review.report` ({exc})") from None
 

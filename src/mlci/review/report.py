@@ -211,6 +211,7 @@ def _run_url() -> str | None:
     return "{}/{}/actions/runs/{}".format(*parts) if all(parts) else None
 
 
+@cli.command("report")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.review.report", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -244,13 +245,9 @@ def main(argv: list[str] | None = None) -> int:
 
     set_openmp_wait_policy()  # before scikit-learn loads, for scoring the two models
 
-    def run() -> None:
-        data = gather(
-            args.base, duration=args.duration, run_url=args.run_url, base_cost=args.base_cost, sweep=args.sweep
-        )
-        print(write(data, args.out, pngs=not args.no_png))
-
-    return cli.run(run, "report")
+    data = gather(args.base, duration=args.duration, run_url=args.run_url, base_cost=args.base_cost, sweep=args.sweep)
+    print(write(data, args.out, pngs=not args.no_png))
+    return 0
 
 
 if __name__ == "__main__":

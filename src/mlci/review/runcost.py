@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from mlci.core import cli
 from mlci.core.cli import COST_DIR
 from mlci.core.markdown import code, row, table
 
@@ -140,6 +141,7 @@ def _format(key: str, value: float) -> str:
     return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
 
 
+@cli.command("runcost")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.review.runcost", description=__doc__.splitlines()[0])
     parser.add_argument("--base-cost", metavar="DIR", type=Path, help="the base run's records (default: none)")

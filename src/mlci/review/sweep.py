@@ -190,6 +190,7 @@ def run_sweep(base: str | None) -> Sweep | None:
     return Sweep(sweep.metric, metrics, base_sha, head_sha, runs, round(time.monotonic() - started, 1))
 
 
+@cli.command("sweep")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.review.sweep", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -202,18 +203,16 @@ def main(argv: list[str] | None = None) -> int:
 
     set_openmp_wait_policy()  # before scikit-learn loads, for scoring the models
 
-    def run() -> None:
-        from mlci.core.io import write_json
-        from mlci.review.sweep_render import markdown
+    from mlci.core.io import write_json
+    from mlci.review.sweep_render import markdown
 
-        found = run_sweep(args.base)
-        if found is None:
-            print("no sweep declared: add `sweep.grid` or `sweep.runs` to params.yaml (docs/experiments.md)")
-            return
-        write_json(args.out / SWEEP_JSON, found.to_json())
-        print(markdown(found))
-
-    return cli.run(run, "sweep")
+    found = run_sweep(args.base)
+    if found is None:
+        print("no sweep declared: add `sweep.grid` or `sweep.runs` to params.yaml (docs/experiments.md)")
+        return 0
+    write_json(args.out / SWEEP_JSON, found.to_json())
+    print(markdown(found))
+    return 0
 
 
 if __name__ == "__main__":

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-from mlci.core.errors import ParamsError, PipelineError
+from mlci.core import cli
+from mlci.core.errors import ParamsError
 from mlci.model.pipeline import set_openmp_wait_policy
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-EXIT_USER_ERROR = 2
 MAX_WORKERS = 64
 API_KEY_VARIABLE = "SERVE_API_KEY"  # pragma: allowlist secret (the variable's name, not a key)
 
@@ -71,16 +70,13 @@ def app_factory():
     return load(parse_args([]))[0]
 
 
+@cli.command("serve")
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Before scikit-learn loads OpenMP: idle threads sleep, and threads created later start with one OpenMP thread.
     set_openmp_wait_policy()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        app, params = load(args)
-    except PipelineError as exc:
-        print(f"error: serve: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    app, params = load(args)
     import uvicorn
 
     options = {"host": args.host, "port": int(args.port), "timeout_keep_alive": params.keep_alive_seconds}

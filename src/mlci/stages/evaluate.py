@@ -10,6 +10,8 @@ layout under `reports/eval/` (small, git-tracked, so any revision can be compare
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from mlci.core import cli, paths
@@ -86,22 +88,22 @@ def importance(model, X, y, params: EvaluateParams) -> list[dict]:
     return sorted(found, key=lambda item: (-item["importance"], item["feature"]))
 
 
-def main() -> int:
+@cli.command("evaluate")
+def main(argv: Sequence[str] = ()) -> int:
+    cli.no_options(argv, "mlci.stages.evaluate", __doc__)
     set_openmp_wait_policy()  # before scikit-learn loads its OpenMP library
 
-    def stage() -> None:
-        params = load_params().evaluate
-        schema = Schema.load(SCHEMA_FILE)
-        model = load_model(MODEL)
-        X, y, frame = read_split(TEST, schema, extra=(schema.segment_column,))
-        segments = segment_values(frame[schema.segment_column]) if schema.segment_column else None
-        p = model.predict_proba(X)[:, 1]
-        for name, content in evaluate(model, X, y, segments, params, schema, p).items():
-            write_json(OUT / name, content)
-        predictions.save(p, MODEL, TEST)  # for the gate, which scores the base model on these rows
-
-    return cli.run(stage, "evaluate")
+    params = load_params().evaluate
+    schema = Schema.load(SCHEMA_FILE)
+    model = load_model(MODEL)
+    X, y, frame = read_split(TEST, schema, extra=(schema.segment_column,))
+    segments = segment_values(frame[schema.segment_column]) if schema.segment_column else None
+    p = model.predict_proba(X)[:, 1]
+    for name, content in evaluate(model, X, y, segments, params, schema, p).items():
+        write_json(OUT / name, content)
+    predictions.save(p, MODEL, TEST)  # for the gate, which scores the base model on these rows
+    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

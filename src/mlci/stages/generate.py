@@ -9,7 +9,8 @@ demo behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mlci.core import cli, paths
@@ -66,9 +67,12 @@ def _chunks(parts: list[tuple[int, int, str]]) -> Iterator:
         first_id += n_rows
 
 
-def main() -> int:
-    return cli.run(lambda: write_demo(load_params().demo), "generate")
+@cli.command("generate")
+def main(argv: Sequence[str] = ()) -> int:
+    cli.no_options(argv, "mlci.stages.generate", __doc__)
+    write_demo(load_params().demo)
+    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -11,6 +11,8 @@ No pyarrow.compute here: its first call imports pandas (0.2 s), which reading a 
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from mlci.core import cli, paths
@@ -122,18 +124,18 @@ def _plain_schema(schema):
     return pa.schema(fields)
 
 
-def main() -> int:
-    def stage() -> None:
-        data = load_params().data
-        schema, batches = stream_source(data.source, data.csv, data.na_values)
-        with parquet_sink(OUTPUT, schema) as sink:
-            for batch in batches:
-                sink.write(batch)
-            if not sink.rows:
-                raise _no_rows(data.source)
-
-    return cli.run(stage, "ingest")
+@cli.command("ingest")
+def main(argv: Sequence[str] = ()) -> int:
+    cli.no_options(argv, "mlci.stages.ingest", __doc__)
+    data = load_params().data
+    schema, batches = stream_source(data.source, data.csv, data.na_values)
+    with parquet_sink(OUTPUT, schema) as sink:
+        for batch in batches:
+            sink.write(batch)
+        if not sink.rows:
+            raise _no_rows(data.source)
+    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

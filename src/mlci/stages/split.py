@@ -13,6 +13,8 @@ select on 16 bits at a time), then writes; memory does not grow with the row cou
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 
 from mlci.core import cli, paths
@@ -163,43 +165,44 @@ def _time_keys(batch, column: str):
     return order_keys(values.cast("int64").fill_null(np.iinfo(np.int64).min).to_numpy())
 
 
-def main() -> int:
-    def stage() -> None:
-        import numpy as np
-        import pyarrow.parquet as pq
+@cli.command("split")
+def main(argv: Sequence[str] = ()) -> int:
+    cli.no_options(argv, "mlci.stages.split", __doc__)
 
-        params = load_params().split
-        schema = Schema.load(SCHEMA_FILE)
-        source = require(INPUT)
-        cut = None
-        if schema.time_column is not None:
-            column = schema.time_column
+    import numpy as np
+    import pyarrow.parquet as pq
 
-            def scan_keys():
-                return (_time_keys(batch, column) for batch in iter_parquet(source, [column], BATCH_ROWS))
+    params = load_params().split
+    schema = Schema.load(SCHEMA_FILE)
+    source = require(INPUT)
+    cut = None
+    if schema.time_column is not None:
+        column = schema.time_column
 
-            cut = TimeCut(scan_keys, pq.read_metadata(source).num_rows, params.test_size)
-        counts = {"train": [0, 0], "test": [0, 0]}
-        with ExitStack() as outputs:
-            arrow_schema = pq.read_schema(source)
-            sinks = {
-                name: outputs.enter_context(parquet_sink(path, arrow_schema))
-                for name, path in (("train", TRAIN), ("test", TEST))
-            }
-            for batch in iter_parquet(source, None, BATCH_ROWS):
-                test = (
-                    cut.is_test(_time_keys(batch, schema.time_column))
-                    if cut
-                    else hash_is_test(row_hashes(batch, params.seed), params.test_size)
-                )
-                target = batch.column(schema.target).to_numpy()
-                for name, rows in (("train", ~test), ("test", test)):
-                    counts[name] = (np.asarray(counts[name]) + np.bincount(target[rows], minlength=2)[:2]).tolist()
-                    sinks[name].write(batch.filter(rows))
-            check_classes(counts, by_time=cut is not None)
+        def scan_keys():
+            return (_time_keys(batch, column) for batch in iter_parquet(source, [column], BATCH_ROWS))
 
-    return cli.run(stage, "split")
+        cut = TimeCut(scan_keys, pq.read_metadata(source).num_rows, params.test_size)
+    counts = {"train": [0, 0], "test": [0, 0]}
+    with ExitStack() as outputs:
+        arrow_schema = pq.read_schema(source)
+        sinks = {
+            name: outputs.enter_context(parquet_sink(path, arrow_schema))
+            for name, path in (("train", TRAIN), ("test", TEST))
+        }
+        for batch in iter_parquet(source, None, BATCH_ROWS):
+            test = (
+                cut.is_test(_time_keys(batch, schema.time_column))
+                if cut
+                else hash_is_test(row_hashes(batch, params.seed), params.test_size)
+            )
+            target = batch.column(schema.target).to_numpy()
+            for name, rows in (("train", ~test), ("test", test)):
+                counts[name] = (np.asarray(counts[name]) + np.bincount(target[rows], minlength=2)[:2]).tolist()
+                sinks[name].write(batch.filter(rows))
+        check_classes(counts, by_time=cut is not None)
+    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -8,6 +8,9 @@ With `train.engine: dask_lightgbm` this process is a Dask client and the cluster
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
 from mlci import __version__
 from mlci.core import cli, paths
 from mlci.core.frames import read_split
@@ -51,25 +54,25 @@ def metadata(params: TrainParams, schema: Schema, y) -> dict:
     }
 
 
-def main() -> int:
+@cli.command("train")
+def main(argv: Sequence[str] = ()) -> int:
+    cli.no_options(argv, "mlci.stages.train", __doc__)
     set_openmp_wait_policy()  # before scikit-learn loads its OpenMP library
 
-    def stage() -> None:
-        params = load_params().train
-        schema = Schema.load(SCHEMA_FILE)
-        if params.engine == "dask_lightgbm":
-            from mlci.stages.helpers.dask_engine import train_dask_lightgbm
+    params = load_params().train
+    schema = Schema.load(SCHEMA_FILE)
+    if params.engine == "dask_lightgbm":
+        from mlci.stages.helpers.dask_engine import train_dask_lightgbm
 
-            model = train_dask_lightgbm(params, schema, require(TRAIN))
-            y = read_parquet(TRAIN, columns=[schema.target]).column(0).to_numpy()
-        else:
-            X, y, _ = read_split(TRAIN, schema)
-            model = train(params, schema, X, y)
-        save_model(model, MODEL)
-        write_json(METADATA, metadata(params, schema, y))
-
-    return cli.run(stage, "train")
+        model = train_dask_lightgbm(params, schema, require(TRAIN))
+        y = read_parquet(TRAIN, columns=[schema.target]).column(0).to_numpy()
+    else:
+        X, y, _ = read_split(TRAIN, schema)
+        model = train(params, schema, X, y)
+    save_model(model, MODEL)
+    write_json(METADATA, metadata(params, schema, y))
+    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -18,6 +18,8 @@ not grow with the row count; the duplicate check hashes ids to 64 bits and count
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -422,32 +424,34 @@ def _check_nulls(nulls: dict[str, int], rows: int, max_rate: float) -> None:
             )
 
 
-def main() -> int:
-    def stage() -> None:
-        import pyarrow.parquet as pq
+@cli.command("validate")
+def main(argv: Sequence[str] = ()) -> int:
+    cli.no_options(argv, "mlci.stages.validate", __doc__)
 
-        params = load_params()
-        raw_schema = pq.read_schema(require(INPUT))
-        with ExitStack() as outputs:
-            sinks: list[Any] = []
+    import pyarrow.parquet as pq
 
-            def write(table) -> None:
-                if not sinks:
-                    sinks.append(outputs.enter_context(parquet_sink(OUTPUT, table.schema)))
-                sinks[0].write(table)
+    params = load_params()
+    raw_schema = pq.read_schema(require(INPUT))
+    with ExitStack() as outputs:
+        sink = None  # opened on the first table, which carries the validated schema
 
-            def scan(columns=None):
-                return iter_parquet(INPUT, columns, BATCH_ROWS)
+        def write(table) -> None:
+            nonlocal sink
+            if sink is None:
+                sink = outputs.enter_context(parquet_sink(OUTPUT, table.schema))
+            sink.write(table)
 
-            OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-            schema, profile = validate_stream(
-                scan, raw_schema, params.data, params.validate_, write, spill_dir=str(OUTPUT.parent)
-            )
-        schema.save(SCHEMA_FILE)
-        write_json(PROFILE, profile)
+        def scan(columns=None):
+            return iter_parquet(INPUT, columns, BATCH_ROWS)
 
-    return cli.run(stage, "validate")
+        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+        schema, profile = validate_stream(
+            scan, raw_schema, params.data, params.validate_, write, spill_dir=str(OUTPUT.parent)
+        )
+    schema.save(SCHEMA_FILE)
+    write_json(PROFILE, profile)
+    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -24,3 +24,14 @@ def test_main__bad_row_count_exits_2(tmp_dir: Path, capsys) -> None:
     assert batch.main(["--rows", "5"]) == 2
     assert "n_rows must be greater than or equal to 100; got 5." in capsys.readouterr().err
     assert not (tmp_dir / "data").exists()
+
+
+def test_main__out_a_folder_exits_2(tmp_dir: Path, capsys) -> None:
+    (tmp_dir / "incoming").mkdir()
+
+    assert batch.main(["--rows", "1000", "--out", "incoming"]) == 2
+    assert capsys.readouterr().err == (
+        "error: new-batch: --out incoming is a folder; give the batch's file path, such as "
+        "data/incoming/batch.parquet\n"
+    )
+    assert list((tmp_dir / "incoming").iterdir()) == []

@@ -19,6 +19,7 @@ from mlci.core.params import DEMO_BATCH_KEY, DemoParams
 from mlci.stages.helpers.demo import SCHEMA, SEASONS, generate
 
 METADATA_KEY = DEMO_BATCH_KEY  # read back by mlci.monitor.intake
+DEFAULT_OUT = Path("data/incoming/batch.parquet")
 
 
 def write_batch(params: DemoParams, path: Path) -> None:
@@ -37,28 +38,29 @@ def write_batch(params: DemoParams, path: Path) -> None:
     write_with(path, writer)
 
 
+@cli.command("new-batch")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlci.stages.helpers.batch", description=__doc__.splitlines()[0])
     parser.add_argument("--season", choices=sorted(SEASONS), default="normal")
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path("data/incoming/batch.parquet"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
-    def stage() -> None:
-        from pydantic import ValidationError
+    from pydantic import ValidationError
 
-        from mlci.core.errors import ParamsError
-        from mlci.core.params import describe
+    from mlci.core.errors import ParamsError
+    from mlci.core.params import describe
 
-        try:
-            params = DemoParams(n_rows=args.rows, seed=args.seed, season=args.season)
-        except ValidationError as exc:
-            raise ParamsError(describe(exc.errors()[0], root=DemoParams)) from None
-        write_batch(params, args.out)
-        print(f"wrote {args.out}: {params.n_rows:,} {params.season} rows, seed {params.seed}")
-
-    return cli.run(stage, "new-batch")
+    try:
+        params = DemoParams(n_rows=args.rows, seed=args.seed, season=args.season)
+    except ValidationError as exc:
+        raise ParamsError(describe(exc.errors()[0], root=DemoParams)) from None
+    if args.out.is_dir():
+        raise ParamsError(f"--out {args.out} is a folder; give the batch's file path, such as {DEFAULT_OUT}")
+    write_batch(params, args.out)
+    print(f"wrote {args.out}: {params.n_rows:,} {params.season} rows, seed {params.seed}")
+    return 0
 
 
 if __name__ == "__main__":
