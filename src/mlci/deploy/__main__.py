@@ -21,7 +21,7 @@ from mlci.core.cli import EXIT_USER_ERROR
 from mlci.core.errors import PipelineError, ReleaseError
 from mlci.deploy import registry
 from mlci.deploy.build import GateFailed, build, register, write_outputs
-from mlci.deploy.settings import STAGE_PATTERN, load_deploy_params
+from mlci.deploy.params import STAGE_PATTERN, load_deploy_params
 
 EXIT_GATE_FAILED = 1
 

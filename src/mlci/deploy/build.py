@@ -19,7 +19,7 @@ from mlci.core.schema import Schema
 from mlci.deploy import card, lineage, registry, versioning
 from mlci.deploy.challenge import Challenge, challenge
 from mlci.deploy.package import libraries, workspace_facts, write_package
-from mlci.deploy.settings import DeployParams
+from mlci.deploy.params import DeployParams
 from mlci.evaluation.metrics import segment_values
 from mlci.model.input_schema import field_types, input_json_schema
 from mlci.model.pipeline import load_model, set_openmp_wait_policy
