@@ -36,7 +36,7 @@ def _package(args: argparse.Namespace, tag: bool) -> int:
     created = register(settings, built) if tag else None
     print(built.summary)
     print(f"package: {built.folder} and {built.archive}")
-    print(f"gate: {built.meta['challenge']['verdict']}")
+    print(f"gate: {built.meta.challenge.verdict}")
     if created and built.existing:
         print(f"this commit is already {created}: package rebuilt, nothing new tagged")
     elif created:
@@ -70,7 +70,7 @@ def _verify(args: argparse.Namespace) -> int:
     from mlci.model.release import load_release
 
     loaded = load_release(args.package)
-    print(f"{args.package}: checksums match; {loaded.metadata.get('name')} v{loaded.version}")
+    print(f"{args.package}: checksums match; {loaded.metadata.name} v{loaded.version}")
     return 0
 
 
