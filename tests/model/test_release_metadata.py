@@ -154,9 +154,7 @@ BAD = [
         id="choice",
     ),
     pytest.param({"model": {"seed": 42}}, "metadata.json model.model is required", id="missing-nested"),
-    pytest.param(
-        {"lineage": ["a"]}, "metadata.json lineage must be a JSON object; got ['a']", id="not-a-mapping"
-    ),
+    pytest.param({"lineage": ["a"]}, "metadata.json lineage must be a JSON object; got ['a']", id="not-a-mapping"),
     pytest.param(
         {"challenge": {"passed": True, "verdict": "v", "champion": {"roc_auc": "high"}}},
         "metadata.json challenge.champion.roc_auc must be a valid number; got 'high'",
