@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from mlci.deploy import card
+from mlci.model.release_metadata import parse_metadata
 
 NAME = "fraud-model"
 
@@ -22,10 +23,11 @@ MARKDOWN = MarkdownIt("commonmark").enable("table")
 
 
 def card_meta(**changes) -> dict:
-    """The keys `build.build` gives `card.render`, with small values."""
+    """The keys of the metadata `build.build` gives `card.render`, with small values."""
     meta = {
         "name": NAME,
         "version": "1.1.0",
+        "class_labels": {"0": "legit", "1": "fraud"},
         "bump": {"level": "minor", "reasons": ["field 'country' added"]},
         "git_sha": "a" * 40,
         "commit_time": "2026-01-02T03:04:05+00:00",
@@ -79,7 +81,9 @@ SECTIONS = [
 
 
 def test_card_render__every_section_in_order() -> None:
-    text = card.render(card_meta(), "Ranks transactions for review.", ["Synthetic data.", "Not calibrated."])
+    text = card.render(
+        parse_metadata(card_meta()), "Ranks transactions for review.", ["Synthetic data.", "Not calibrated."]
+    )
 
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == SECTIONS
@@ -110,7 +114,7 @@ def test_card_render__first_version_without_champion_or_segments() -> None:
         data_profile={},
     )
 
-    text = card.render(meta, "Ranks transactions.", [])
+    text = card.render(parse_metadata(meta), "Ranks transactions.", [])
 
     assert [line for line in text.splitlines() if line.startswith("## ")] == SECTIONS
     assert "Note: no production model yet: only the floors apply." in text
@@ -154,7 +158,7 @@ def hostile_meta() -> dict:
 
 
 def test_render__hostile_segment_values_make_one_plain_row_each() -> None:
-    text = card.render(hostile_meta(), "Ranks transactions.", [])
+    text = card.render(parse_metadata(hostile_meta()), "Ranks transactions.", [])
 
     segments = next(table for table in tables(text) if plain(table[0][0]) == "segment")
 
@@ -164,7 +168,7 @@ def test_render__hostile_segment_values_make_one_plain_row_each() -> None:
 
 
 def test_render__names_and_values_from_data_carry_no_markup() -> None:
-    text = card.render(hostile_meta(), "Ranks transactions.", [])
+    text = card.render(parse_metadata(hostile_meta()), "Ranks transactions.", [])
 
     html = MARKDOWN.render(text)
 
@@ -184,7 +188,7 @@ def test_render__names_and_values_from_data_carry_no_markup() -> None:
 def test_render__a_hostile_segment_value_keeps_the_table_whole(value: str) -> None:
     meta = card_meta(segments={value: {"rows": 7, "roc_auc": 0.5, "average_precision": 0.4, "f1": 0.3}})
 
-    text = card.render(meta, "Ranks transactions.", [])
+    text = card.render(parse_metadata(meta), "Ranks transactions.", [])
 
     (segments,) = [table for table in tables(text) if plain(table[0][0]) == "segment"]
     assert len(segments) == 2 and plain(segments[1][0]) == SHOWN[HOSTILE.index(value)]

@@ -15,6 +15,7 @@ from mlci.evaluation.metrics import scores
 from mlci.model.input_schema import input_json_schema
 from mlci.model.pipeline import build_pipeline, load_model, save_model
 from mlci.model.release import Release
+from mlci.model.release_metadata import parse_metadata
 
 SCHEMA = Schema(target="y", numeric=["amount", "age"], categorical=["channel"])
 FEATURES = SCHEMA.features
@@ -62,7 +63,7 @@ def test_rows() -> pd.DataFrame:
 def champion_of(model, train: pd.DataFrame, schema: Schema = SCHEMA, threshold: float = 0.5) -> Release:
     return Release(
         model=model,
-        metadata={"version": "1.0.0", "threshold": threshold, "class_labels": schema.class_labels},
+        metadata=parse_metadata({"version": "1.0.0", "threshold": threshold, "class_labels": schema.class_labels}),
         input_schema=input_json_schema(schema, train[schema.features]),
         source="dist/fraud-model-v1.0.0",
     )

@@ -23,6 +23,7 @@ from mlci.deploy.package import write_package
 from mlci.model import release
 from mlci.model.input_schema import input_json_schema
 from mlci.model.pipeline import build_pipeline, save_model
+from mlci.model.release_metadata import parse_metadata
 
 NAME = "fraud-model"
 SCHEMA = Schema(target="y", numeric=["amount"], categorical=["channel"])
@@ -74,7 +75,7 @@ def package(tmp_path: Path) -> Path:
     y = (X["amount"] > 50).astype(int).to_numpy()
     model_file = tmp_path / "build" / "model.skops"
     save_model(build_pipeline(TrainParams(model="logistic_regression"), SCHEMA).fit(X, y), model_file)
-    meta = {"name": NAME, "version": "1.0.0", "threshold": 0.5, "class_labels": SCHEMA.class_labels}
+    meta = parse_metadata({"name": NAME, "version": "1.0.0", "threshold": 0.5, "class_labels": SCHEMA.class_labels})
     folder, _ = write_package(meta, input_json_schema(SCHEMA, X), "# card\n", model_file, tmp_path / "dist")
     return folder
 
@@ -212,7 +213,7 @@ def test_verify__a_missing_package_is_a_user_error(project: Path, capsys) -> Non
 def test_write_package__the_archive_is_the_same_bytes_each_time(package: Path) -> None:
     archive = package.parent / f"{package.name}.tar.gz"
     first = archive.read_bytes()
-    meta = read_json(package / release.METADATA_FILE)
+    meta = parse_metadata(read_json(package / release.METADATA_FILE))
     contract = read_json(package / release.INPUT_SCHEMA_FILE)
 
     write_package(meta, contract, "# card\n", package.parent.parent / "build" / "model.skops", package.parent)

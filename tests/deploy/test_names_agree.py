@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from mlci.core import paths
-from mlci.deploy.settings import load_deploy_params
+from mlci.deploy.params import load_deploy_params
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,6 +14,7 @@ from mlci.model.input_schema import (
     JSON_SCHEMA_DIALECT,
     TIME_PATTERN,
     breaking_changes,
+    breaking_field_changes,
     field_types,
     input_json_schema,
     model_features,
@@ -186,6 +187,19 @@ def test_breaking_changes__between_contracts_from_training_data() -> None:
 
     # when / then
     assert breaking_changes(old, new) == ["field 'age' no longer accepts null", "field 'country' removed"]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), BREAKING)
+def test_breaking_field_changes__the_same_breaks_from_the_field_types_alone(old: dict, new: dict, expected) -> None:
+    """What a registry record keeps of a contract (its field types) is enough to find the breaks."""
+    assert breaking_field_changes(field_types(old), field_types(new)) == expected
+
+
+def test_breaking_field_changes__takes_a_type_named_alone() -> None:
+    assert breaking_field_changes({"amount": "number"}, {"amount": ["null", "number"]}) == []
+    assert breaking_field_changes({"amount": ["number"]}, {"amount": "string"}) == [
+        "field 'amount' retyped from number to string"
+    ]
 
 
 def test_field_types__each_field_sorted_types() -> None:

@@ -22,6 +22,7 @@ from mlci.model import release
 from mlci.model.input_schema import input_json_schema
 from mlci.model.pipeline import build_pipeline, save_model
 from mlci.model.release import checksums, find_package, load_release, verify
+from mlci.model.release_metadata import ReleaseMetadata
 
 SCHEMA = Schema(target="y", numeric=["amount"], categorical=["channel"], class_labels={"0": "legit", "1": "fraud"})
 STEM = "fraud-model-v1.2.0"
@@ -477,3 +478,70 @@ def test_find_package__lists_what_exists_when_not_found(package: Path) -> None:
 def test_find_package__says_none_when_dist_is_empty(tmp_path: Path) -> None:
     with pytest.raises(ReleaseError, match=r"\(found: none\)"):
         find_package("1.0.0", tmp_path / "dist")
+
+
+def rewrite_metadata(package: Path, text: str) -> None:
+    """Replace the package's metadata.json and list it again in SHA256SUMS: intact, but written wrong."""
+    (package / release.METADATA_FILE).write_text(text, encoding="utf-8")
+    (package / release.CHECKSUMS_FILE).write_text(checksums(package), encoding="utf-8")
+
+
+def test_load_release__gives_the_metadata_as_its_typed_record(package: Path) -> None:
+    loaded = load_release(package)
+
+    assert isinstance(loaded.metadata, ReleaseMetadata)
+    assert (loaded.metadata.name, loaded.metadata.git_sha, loaded.metadata.metrics) == ("fraud-model", None, {})
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        pytest.param(
+            {"challenge": {"passed": "yes", "verdict": "gate passed"}},
+            "metadata.json challenge.passed must be a valid boolean; got 'yes'",
+            id="nested-field",
+        ),
+        pytest.param(
+            {"metrics": {"roc_auc": "0.9"}},
+            "metadata.json metrics.roc_auc must be a valid number; got '0.9'",
+            id="metric",
+        ),
+        pytest.param(
+            {"threshold": "0.4", "class_labels": {"0": "legit"}},
+            "metadata.json threshold must be a number between 0 and 1; got '0.4'; "
+            """metadata.json class_labels must map "0" and "1" to labels; got {'0': 'legit'}""",
+            id="two-fields",
+        ),
+    ],
+)
+def test_load_release__malformed_metadata_names_the_field_and_the_fix(
+    package: Path, change: dict, problem: str
+) -> None:
+    metadata = json.loads((package / release.METADATA_FILE).read_text(encoding="utf-8"))
+    rewrite_metadata(package, json.dumps(metadata | change))
+
+    with pytest.raises(ReleaseError) as raised:
+        load_release(package)
+
+    assert str(raised.value) == f"{package}: not a usable release package ({problem}); rebuild it with `make package`"
+
+
+def test_load_release__metadata_that_is_not_json(package: Path) -> None:
+    rewrite_metadata(package, '{"version": "1.2.0",')
+
+    with pytest.raises(ReleaseError, match=r"not a usable release package \(metadata\.json is not valid JSON \("):
+        load_release(package)
+
+
+def test_load_release__a_contract_without_fields_is_named_beside_the_metadata(package: Path) -> None:
+    rewrite_metadata(package, json.dumps({"version": "1.2.0", "threshold": 0.4}))
+    (package / release.INPUT_SCHEMA_FILE).write_text(json.dumps({"type": "object"}), encoding="utf-8")
+    (package / release.CHECKSUMS_FILE).write_text(checksums(package), encoding="utf-8")
+
+    with pytest.raises(ReleaseError) as raised:
+        load_release(package)
+
+    assert str(raised.value) == (
+        f'{package}: not a usable release package (metadata.json class_labels must map "0" and "1" to labels; '
+        "got None; input_schema.json lists no input fields under properties); rebuild it with `make package`"
+    )

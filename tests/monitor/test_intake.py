@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -110,6 +112,22 @@ def test_main__a_batch_that_cannot_join_exits_2_and_changes_nothing(tmp_dir: Pat
 
     assert message in capsys.readouterr().err
     assert source.read_bytes() == before
+
+
+def test_main__a_failing_dvc_add_is_one_line_naming_the_command(
+    tmp_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # the venv's dvc
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    source = _user_project(tmp_dir, {"policy": "append"})
+    (source.parent / "mine.csv.dvc").write_text("outs:\n- path: mine.csv\n")  # tracked, but no DVC repository here
+    pq.write_table(pa.concat_tables(generate(500, 2)), tmp_dir / "batch.parquet")
+
+    assert intake.main(["--batch", "batch.parquet"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: intake: dvc add data/mine.csv failed: you are not inside of a DVC repository"), err
+    assert err.count("\n") == 1
 
 
 def test_main__a_user_file_cannot_join_the_generated_demo_data(project_params: Path, capsys) -> None:

@@ -1,7 +1,8 @@
 """Git and DVC, asked from Python: which revision to compare with, and what a file or DVC said at that revision.
 
-Shared by the report, the gate and the same-rows comparison. Every failure becomes a `RevisionError` that names the
-command and the fix.
+Shared by the report, the gate and the same-rows comparison; `run` is how every part of the package runs git or DVC
+(the registry, a release's lineage and taking a batch in too). Every failure becomes one error, a `RevisionError`
+unless the caller names another, that names the command and the fix.
 """
 
 from __future__ import annotations
@@ -11,34 +12,67 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from mlci.core.errors import RevisionError
+from mlci.core.errors import PipelineError, RevisionError
 
 BASE_BRANCHES = ("main", "origin/main")
+# How to get a program we run when it is missing.
+_INSTALL = {"git": "install git", "dvc": "run `make setup` and use the .venv's tools"}
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+def run(
+    *command: str,
+    check: bool = True,
+    cwd: Path | str | None = None,
+    error: type[PipelineError] = RevisionError,
+    purpose: str | None = None,
+) -> str:
+    """Run `command` (e.g. `run("git", "rev-parse", "HEAD")`) and return what it printed on stdout.
+
+    The one way the package runs git and DVC. A missing program, or with `check` a non-zero exit, raises `error` in
+    one line: the command up to its first option, what the tool said last, and the fix (how to install the program,
+    to do `purpose`; or where to run git).
+    """
+    program = command[0]
     try:
-        return subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(list(command), capture_output=True, text=True, check=False, cwd=cwd)
     except FileNotFoundError:
-        raise RevisionError(f"`{command[0]}` not found on PATH; run `make setup` and use the .venv's tools") from None
-
-
-def _git(*args: str) -> str:
-    done = _run(["git", *args])
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        raise RevisionError(f"`git {' '.join(args)}` failed: {lines[-1] if lines else f'exit {done.returncode}'}")
+        fix = _INSTALL.get(program, f"install {program}") + (f" to {purpose}" if purpose else "")
+        raise error(f"{program} not found; {fix}") from None
+    if check and done.returncode != 0:
+        said = _said(done)
+        hint = "; run it inside the project's git repository" if "not a git repository" in said else ""
+        raise error(f"{_named(command)} failed: {said}{hint}")
     return done.stdout
 
 
+def _named(command: tuple[str, ...]) -> str:
+    """The command up to its first option: `git tag`, `git merge-base HEAD main`, `dvc add data/mine.csv`."""
+    words = []
+    for word in command:
+        if word.startswith("-"):
+            break
+        words.append(word)
+    return " ".join(words)
+
+
+def _said(done: subprocess.CompletedProcess[str]) -> str:
+    """The tool's last word on its failure: its last error line, else the last line it printed, else the exit code.
+
+    Error lines are git's `fatal:` and `error:` and DVC's `ERROR:` (shown without that prefix).
+    """
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    lines = lines or [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith(("ERROR", "fatal:", "error:"))]
+    return (errors or lines or [f"exit code {done.returncode}"])[-1]
+
+
 def _commit(rev: str) -> str | None:
-    done = _run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"])
-    return done.stdout.strip() if done.returncode == 0 else None
+    return run("git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).strip() or None
 
 
 def resolve_base(base: str | None) -> str:
     """The full SHA of `base`; by default the merge-base of HEAD with `main`, else with `origin/main`."""
-    _git("rev-parse", "--git-dir")  # outside a repository: git's own "not a git repository"
+    run("git", "rev-parse", "--git-dir")  # outside a repository: git's own "not a git repository"
     if base:
         sha = _commit(base)
         if sha is None:
@@ -49,20 +83,22 @@ def resolve_base(base: str | None) -> str:
         return sha
     for branch in BASE_BRANCHES:
         if _commit(branch):
-            return _git("merge-base", "HEAD", branch).strip()
+            return run("git", "merge-base", "HEAD", branch).strip()
     raise RevisionError("no base revision: neither `main` nor `origin/main` exists here; pass --base REV (e.g. HEAD~1)")
 
 
 def head() -> tuple[str, bool]:
     """HEAD's full SHA, and whether tracked files differ from it (the report then describes the workspace)."""
-    return _git("rev-parse", "HEAD").strip(), bool(_git("status", "--porcelain", "--untracked-files=no").strip())
+    return run("git", "rev-parse", "HEAD").strip(), bool(
+        run("git", "status", "--porcelain", "--untracked-files=no").strip()
+    )
 
 
 def read_at(rev: str, path: Path | str) -> str | None:
     """The text of `path` at `rev`, or None when the file does not exist there."""
-    if _run(["git", "cat-file", "-e", f"{rev}:{path}"]).returncode != 0:
+    if not run("git", "cat-file", "-t", f"{rev}:{path}", check=False).strip():
         return None
-    return _git("show", f"{rev}:{path}")
+    return run("git", "show", f"{rev}:{path}")
 
 
 def read_json_at(rev: str, path: Path | str) -> Any:
@@ -75,13 +111,9 @@ def read_json_at(rev: str, path: Path | str) -> Any:
 
 def dvc_json(*args: str) -> Any:
     """Run `dvc <args> --json` and return its parsed output."""
-    command = ["dvc", *args, "--json"]
-    done = _run(command)
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.startswith("ERROR")] or done.stderr.splitlines()
-        reason = lines[-1].removeprefix("ERROR: ").strip() if lines else f"exit {done.returncode}"
-        raise RevisionError(f"`{' '.join(command)}` failed: {reason}")
+    command = ("dvc", *args, "--json")
+    out = run(*command)
     try:
-        return json.loads(done.stdout or "{}")
+        return json.loads(out or "{}")
     except json.JSONDecodeError:
-        raise RevisionError(f"`{' '.join(command)}` printed no JSON: {done.stdout[:200]!r}") from None
+        raise RevisionError(f"`{' '.join(command)}` printed no JSON: {out[:200]!r}") from None

@@ -21,7 +21,7 @@ from mlci.core import cli
 from mlci.core.errors import ReleaseError
 from mlci.deploy import registry
 from mlci.deploy.build import GateFailed, build, register, write_outputs
-from mlci.deploy.settings import STAGE_PATTERN, load_deploy_params
+from mlci.deploy.params import STAGE_PATTERN, load_deploy_params
 
 
 def _package(args: argparse.Namespace, tag: bool) -> int:
@@ -34,7 +34,7 @@ def _package(args: argparse.Namespace, tag: bool) -> int:
     created = register(settings, built) if tag else None
     print(built.summary)
     print(f"package: {built.folder} and {built.archive}")
-    print(f"gate: {built.meta['challenge']['verdict']}")
+    print(f"gate: {built.meta.challenge.verdict}")
     if created and built.existing:
         print(f"this commit is already {created}: package rebuilt, nothing new tagged")
     elif created:
@@ -68,7 +68,7 @@ def _verify(args: argparse.Namespace) -> int:
     from mlci.model.release import load_release
 
     loaded = load_release(args.package)
-    print(f"{args.package}: checksums match; {loaded.metadata.get('name')} v{loaded.version}")
+    print(f"{args.package}: checksums match; {loaded.metadata.name} v{loaded.version}")
     return 0
 
 

@@ -14,19 +14,18 @@ time are the pipeline's own words: these are written as they are.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from mlci.core.markdown import code, escape, row, table
 from mlci.core.metric_names import HIGHER_IS_BETTER, SEGMENT_METRICS
+from mlci.model.release_metadata import ReleaseMetadata
 
 
-def headline(meta: dict[str, Any]) -> str:
+def headline(meta: ReleaseMetadata) -> str:
     """One line: name, version, family, the headline metric and the gate."""
-    metrics = meta["metrics"]
-    gate = "passed" if meta["challenge"]["passed"] else "failed"
+    gate = "passed" if meta.challenge.passed else "failed"
     return (
-        f"{meta['name']} v{meta['version']}: {meta['model']['model']}, ROC AUC {metrics.get('roc_auc')}, "
-        f"average precision {metrics.get('average_precision')}; gate {gate}"
+        f"{meta.name} v{meta.version}: {meta.model.model}, ROC AUC {meta.metrics.get('roc_auc')}, "
+        f"average precision {meta.metrics.get('average_precision')}; gate {gate}"
     )
 
 
@@ -35,71 +34,104 @@ def codes(values: Iterable[object]) -> str:
     return ", ".join(code(value) for value in values)
 
 
-def render(meta: dict[str, Any], intended_use: str, limitations: list[str]) -> str:
-    model, profile, challenge = meta["model"], meta["data_profile"], meta["challenge"]
-    numeric, categorical = model["features"]["numeric"], model["features"]["categorical"]
-    lines = [
-        f"# Model card: {meta['name']} v{meta['version']}",
-        "",
-        f"> {headline(meta)}",
-        "",
-        "## Intended use",
-        "",
-        intended_use,
-        "",
+def render(meta: ReleaseMetadata, intended_use: str, limitations: list[str]) -> str:
+    """The card of a release `deploy` built (its metadata holds the model, the challenge, the bump and the lineage)."""
+    sections = [
+        [f"# Model card: {meta.name} v{meta.version}", "", f"> {headline(meta)}", ""],
+        ["## Intended use", "", intended_use, ""],
+        _training_data(meta),
+        _training_setup(meta),
+        _metrics(meta),
+        _gate(meta),
+        _limitations(meta, limitations),
+        _lineage(meta),
+    ]
+    return "\n".join(line for section in sections for line in section)
+
+
+def _training_data(meta: ReleaseMetadata) -> list[str]:
+    profile, model = meta.data_profile, meta.model
+    numeric, categorical = model.features.numeric, model.features.categorical
+    missing = ", ".join(f"{code(k)} {v}" for k, v in sorted(profile.get("null_rates", {}).items()) if v) or "none"
+    return [
         "## Training data",
         "",
-        f"- rows after validation: {profile.get('rows')}; training rows: {model.get('train_rows')}",
-        f"- target {code(model.get('target'))}, positive rate {profile.get('positive_rate')} "
+        f"- rows after validation: {profile.get('rows')}; training rows: {model.train_rows}",
+        f"- target {code(model.target)}, positive rate {profile.get('positive_rate')} "
         f"({profile.get('positives')} positives)",
         f"- features: {len(numeric)} numeric ({codes(numeric)}); {len(categorical)} categorical ({codes(categorical)})",
-        f"- duplicate rate {profile.get('duplicate_rate')}; columns with missing values: "
-        + (", ".join(f"{code(k)} {v}" for k, v in sorted(profile.get("null_rates", {}).items()) if v) or "none"),
+        f"- duplicate rate {profile.get('duplicate_rate')}; columns with missing values: {missing}",
         "",
+    ]
+
+
+def _training_setup(meta: ReleaseMetadata) -> list[str]:
+    model = meta.model
+    return [
         "## Training setup",
         "",
-        f"- model family {code(model['model'])}, seed {model.get('seed')}, class weight {model.get('class_weight')}",
-        "- hyperparameters: " + codes(f"{k}={v}" for k, v in sorted(model.get("hyperparameters", {}).items())),
-        f"- decision threshold {meta['threshold']}",
-        "- libraries: " + ", ".join(f"{k} {v}" for k, v in sorted(meta["libraries"].items())),
+        f"- model family {code(model.model)}, seed {model.seed}, class weight {model.class_weight}",
+        "- hyperparameters: " + codes(f"{k}={v}" for k, v in sorted(model.hyperparameters.items())),
+        f"- decision threshold {meta.threshold}",
+        "- libraries: " + ", ".join(f"{k} {v}" for k, v in sorted((meta.libraries or {}).items())),
         "",
+    ]
+
+
+def _metrics(meta: ReleaseMetadata) -> list[str]:
+    lines = [
         "## Metrics (test split)",
         "",
         *table(["metric", "value"], "ll"),
         *(row([f"{name} ({'higher' if HIGHER_IS_BETTER.get(name, True) else 'lower'} is better)", str(value)])
-          for name, value in sorted(meta["metrics"].items())),
+          for name, value in sorted(meta.metrics.items())),
         "",
     ]  # fmt: skip
-    segments = meta.get("segments") or {}
-    if segments:
+    if meta.segments:
         lines += [
-            f"Per segment ({code(meta.get('segment_column') or 'segment')}):",
+            f"Per segment ({code(meta.segment_column or 'segment')}):",
             "",
             *table(["segment", "rows", *SEGMENT_METRICS], "l" * (2 + len(SEGMENT_METRICS))),
             *(row([escape(name), str(seg.get("rows")), *(str(seg.get(m)) for m in SEGMENT_METRICS)])
-              for name, seg in sorted(segments.items())),
+              for name, seg in sorted(meta.segments.items())),
             "",
         ]  # fmt: skip
-    lines += ["## Gate against the production model", "", f"**{challenge['verdict']}**", ""]
-    if challenge.get("note"):
-        lines += [f"Note: {challenge['note']}.", ""]
-    if challenge.get("champion"):
+    return lines
+
+
+def _gate(meta: ReleaseMetadata) -> list[str]:
+    challenge = meta.challenge
+    lines = ["## Gate against the production model", "", f"**{challenge.verdict}**", ""]
+    if challenge.note:
+        lines += [f"Note: {challenge.note}.", ""]
+    if challenge.champion:
         lines += [
-            *table(["metric", f"production v{challenge['champion_version']}", "this version"], "lll"),
-            *(row([name, str(challenge["champion"].get(name)), str(value)])
-              for name, value in sorted(challenge["challenger"].items())),
+            *table(["metric", f"production v{challenge.champion_version}", "this version"], "lll"),
+            *(row([name, str(challenge.champion.get(name)), str(value)])
+              for name, value in sorted(challenge.challenger.items())),
             "",
         ]  # fmt: skip
-    lines += ["## Limitations and caveats", "", *(f"- {item}" for item in limitations)]
-    lines += [
-        f"- Version {meta['version']} is a {meta['bump']['level']} release: "
-        + "; ".join(escape(reason) for reason in meta["bump"]["reasons"]) + ".",
+    return lines
+
+
+def _limitations(meta: ReleaseMetadata, limitations: list[str]) -> list[str]:
+    reasons = "; ".join(escape(reason) for reason in meta.bump.reasons)
+    return [
+        "## Limitations and caveats",
         "",
+        *(f"- {item}" for item in limitations),
+        f"- Version {meta.version} is a {meta.bump.level} release: {reasons}.",
+        "",
+    ]
+
+
+def _lineage(meta: ReleaseMetadata) -> list[str]:
+    groups = {"source": meta.lineage.source, "data": meta.lineage.data, "model": meta.lineage.model}
+    return [
         "## Lineage",
         "",
-        f"- commit {code(meta['git_sha'])} ({meta['commit_time']})",
+        f"- commit {code(meta.git_sha)} ({meta.commit_time})",
         *(f"- {group} {code(path)}: md5 {code(md5)}"
-          for group in ("source", "data", "model") for path, md5 in sorted(meta["lineage"][group].items())),
+          for group, hashes in groups.items() for path, md5 in sorted(hashes.items())),
         "",
     ]  # fmt: skip
-    return "\n".join(lines)

@@ -9,6 +9,7 @@ import yaml
 
 from mlci.core import paths
 from mlci.core.errors import ReleaseError
+from mlci.deploy.registry import git
 
 # The files whose hashes identify a model's data and the model itself, as `dvc.lock` names them.
 DATA_FILES = (paths.RAW, paths.VALIDATED, paths.TRAIN_SPLIT, paths.TEST_SPLIT)
@@ -30,8 +31,6 @@ def dvc_hashes(lock: Path | str = paths.LOCK) -> dict[str, dict[str, str]]:
 
 def commit() -> dict[str, Any]:
     """The checked-out commit, its time, and whether tracked files differ from it."""
-    from mlci.deploy.registry import git
-
     sha = git("rev-parse", "HEAD").strip()
     return {
         "sha": sha,

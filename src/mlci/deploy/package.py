@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from mlci.core import paths
+from mlci.core.errors import ReleaseError
 from mlci.core.io import read_json, write_bytes, write_json
 from mlci.model import release
+from mlci.model.release_metadata import ReleaseMetadata
 
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "pyarrow", "skops", "scipy", "dvc")
 
@@ -33,17 +35,19 @@ def libraries() -> dict[str, str]:
 
 
 def write_package(
-    meta: dict[str, Any],
+    meta: ReleaseMetadata,
     contract: dict[str, Any],
     card_text: str,
     model_file: Path = paths.MODEL,
     dist: Path = paths.DIST,
 ) -> tuple[Path, Path]:
-    """Write the package folder and its archive for `meta["name"]` / `meta["version"]`; return both paths.
+    """Write the package folder and its archive for `meta.name` / `meta.version`; return both paths.
 
     Built in a temporary folder beside the target and moved into place, so a failure leaves no half package.
     """
-    stem = f"{meta['name'].replace('/', '-')}-v{meta['version']}"
+    if not meta.name:
+        raise ReleaseError("the release metadata has no name to name its package by; set deploy.model_name")
+    stem = f"{meta.name.replace('/', '-')}-v{meta.version}"
     folder, archive = dist / stem, dist / f"{stem}.tar.gz"
     building = dist / f".{stem}.building"
     shutil.rmtree(building, ignore_errors=True)
@@ -51,7 +55,7 @@ def write_package(
     try:
         shutil.copyfile(model_file, building / release.MODEL_FILE)
         write_json(building / release.INPUT_SCHEMA_FILE, contract)
-        write_json(building / release.METADATA_FILE, meta)
+        write_json(building / release.METADATA_FILE, meta.to_json())
         (building / release.CARD_FILE).write_text(card_text, encoding="utf-8")
         (building / release.CHECKSUMS_FILE).write_text(release.checksums(building), encoding="utf-8")
         release.verify(building)

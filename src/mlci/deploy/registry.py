@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlci.core.errors import ReleaseError
+from mlci.core.revisions import run
 
 SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 _FIELDS = ["%(refname:short)", "%(objecttype)", "%(*objectname)", "%(objectname)", "%(taggerdate:iso-strict)"]
@@ -52,16 +52,9 @@ class Assignment:
     unassigned: bool = False  # `<name>#<stage>!#<N>`: the stage was taken away
 
 
-def git(*args: str, check: bool = True) -> str:
-    try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise ReleaseError("git not found; install git to use the model registry") from None
-    if check and done.returncode != 0:
-        said = (done.stderr.strip() or done.stdout.strip() or f"exit code {done.returncode}").splitlines()[-1]
-        hint = "; run it inside the project's git repository" if "not a git repository" in said else ""
-        raise ReleaseError(f"git {args[0]} failed: {said}{hint}")
-    return done.stdout
+def git(*args: str) -> str:
+    """Run git for the registry: a failure is a `ReleaseError` naming the command and the fix."""
+    return run("git", *args, error=ReleaseError, purpose="use the model registry")
 
 
 def parse_version(text: str) -> tuple[int, int, int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlci.model.input_schema import breaking_changes
+from mlci.model.input_schema import breaking_field_changes
 
 FIRST = (1, 0, 0)
 
@@ -38,8 +38,7 @@ def next_version(previous: tuple[int, int, int] | None, old: dict[str, Any] | No
     if previous is None or old is None:
         return Bump(FIRST, "first", ["first version"])
     major, minor, patch = previous
-    as_contract = lambda rec: {"properties": {k: {"type": v} for k, v in rec.get("inputs", {}).items()}}  # noqa: E731
-    breaks = breaking_changes(as_contract(old), as_contract(new))
+    breaks = breaking_field_changes(old.get("inputs", {}), new.get("inputs", {}))
     if breaks:
         return Bump((major + 1, 0, 0), "major", breaks)
     added = sorted(set(new.get("inputs", {})) - set(old.get("inputs", {})))

@@ -98,18 +98,23 @@ def model_features(contract: dict[str, Any]) -> list[str]:
 
 
 def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What in `new` breaks a client of `old`: a field removed (or renamed), retyped, or no longer nullable.
+    """What in the contract `new` breaks a client of the contract `old` (see `breaking_field_changes`)."""
+    return breaking_field_changes(field_types(old), field_types(new))
 
-    A new version of the model is a major version when this list is not empty. A field added is a change of the
-    features, not a break (a minor version): the release notes list it, since clients must start sending it.
+
+def breaking_field_changes(old: dict[str, list[str]], new: dict[str, list[str]]) -> list[str]:
+    """What in the fields `new` breaks a client of `old`: a field removed (or renamed), retyped, or no longer nullable.
+
+    Both map each field to its JSON types (`field_types`), which is what a registry record keeps of a contract. A new
+    version of the model is a major version when this list is not empty. A field added is a change of the features,
+    not a break (a minor version): the release notes list it, since clients must start sending it.
     """
     changes = []
-    old_fields, new_fields = old.get("properties", {}), new.get("properties", {})
-    for name, field in old_fields.items():
-        if name not in new_fields:
+    for name, types in old.items():
+        if name not in new:
             changes.append(f"field {name!r} removed")
             continue
-        old_types, new_types = _types(field), _types(new_fields[name])
+        old_types, new_types = _as_set(types), _as_set(new[name])
         if (old_types - {"null"}) != (new_types - {"null"}):
             changes.append(f"field {name!r} retyped from {_show(old_types)} to {_show(new_types)}")
         elif "null" in old_types and "null" not in new_types:
@@ -123,8 +128,12 @@ def field_types(contract: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _types(field: dict[str, Any]) -> set[str]:
-    kind = field.get("type", [])
-    return {kind} if isinstance(kind, str) else set(kind)
+    return _as_set(field.get("type", []))
+
+
+def _as_set(types: str | list[str]) -> set[str]:
+    """JSON Schema's `type`: one name or a list of them."""
+    return {types} if isinstance(types, str) else set(types)
 
 
 def _show(types: set[str]) -> str:

@@ -3,7 +3,8 @@
 A package is a directory (and the same files as a `.tar.gz`) holding:
 - `model.skops`: the fitted pipeline, in skops format (loaded with `load_model`, which refuses untrusted types);
 - `input_schema.json`: the input contract as JSON Schema (`model.input_schema`);
-- `metadata.json`: name, version, commit, data and model hashes, params, metrics, libraries, training rows;
+- `metadata.json`: name, version, commit, data and model hashes, params, metrics, libraries, training rows
+  (`model.release_metadata.ReleaseMetadata`);
 - `MODEL_CARD.md`: the model card;
 - `SHA256SUMS`: the SHA-256 of every other file, in `sha256sum` format (`sha256sum -c SHA256SUMS` checks it too).
 
@@ -35,10 +36,10 @@ from typing import IO, Any
 from mlci.core import paths
 from mlci.core.errors import ReleaseError
 from mlci.core.io import read_json
+from mlci.model.release_metadata import METADATA_FILE, ReleaseMetadata, parse_metadata
 
 MODEL_FILE = "model.skops"
 INPUT_SCHEMA_FILE = "input_schema.json"
-METADATA_FILE = "metadata.json"
 CARD_FILE = "MODEL_CARD.md"
 CHECKSUMS_FILE = "SHA256SUMS"
 CONTENT_FILES = (MODEL_FILE, INPUT_SCHEMA_FILE, METADATA_FILE, CARD_FILE)
@@ -70,21 +71,21 @@ class Release:
     """A model ready to predict, with the contract and the facts it was released with."""
 
     model: Any
-    metadata: dict[str, Any]
+    metadata: ReleaseMetadata
     input_schema: dict[str, Any]
     source: str  # the package path, or the workspace
 
     @property
     def version(self) -> str:
-        return str(self.metadata.get("version", WORKSPACE_VERSION))
+        return self.metadata.version
 
     @property
     def threshold(self) -> float:
-        return float(self.metadata["threshold"])
+        return self.metadata.threshold
 
     @property
     def class_labels(self) -> dict[str, str]:
-        return dict(self.metadata["class_labels"])
+        return dict(self.metadata.class_labels)
 
     @property
     def features(self) -> list[str]:
@@ -151,30 +152,41 @@ def load_release(path: Path | str) -> Release:
 
 def _load_dir(directory: Path, load_model: Any, source: str) -> Release:
     verify(directory)
-    metadata, contract = read_json(directory / METADATA_FILE), read_json(directory / INPUT_SCHEMA_FILE)
-    _check_contents(directory, metadata, contract)
+    metadata, contract = _read_contents(directory)
     return Release(model=load_model(directory / MODEL_FILE), metadata=metadata, input_schema=contract, source=source)
 
 
-def _check_contents(directory: Path, metadata: Any, contract: Any) -> None:
-    """What every reader relies on: a version, a threshold in (0, 1), both class labels, the input fields."""
+def _read_contents(directory: Path) -> tuple[ReleaseMetadata, dict[str, Any]]:
+    """The metadata as its record and the contract, checked for what every reader relies on.
+
+    The metadata needs a version, a threshold in (0, 1), both class labels and every other key of its type
+    (`ReleaseMetadata`); the contract, input fields. `ReleaseError` lists each problem.
+    """
     problems = []
-    if not isinstance(metadata, dict):
-        problems.append(f"{METADATA_FILE} is not a JSON object")
-        metadata = {}
-    if not isinstance(metadata.get("version"), str) or not metadata["version"]:
-        problems.append(f"{METADATA_FILE} has no version")
-    threshold = metadata.get("threshold")
-    if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not 0 < threshold < 1:
-        problems.append(f"{METADATA_FILE} threshold must be a number between 0 and 1; got {threshold!r}")
-    labels = metadata.get("class_labels")
-    if not isinstance(labels, dict) or set(labels) != {"0", "1"}:
-        problems.append(f'{METADATA_FILE} class_labels must map "0" and "1" to labels; got {labels!r}')
+    metadata = contract = None
+    try:
+        metadata = parse_metadata(_read_json(directory / METADATA_FILE))
+    except ReleaseError as exc:
+        problems.append(str(exc))
+    try:
+        contract = _read_json(directory / INPUT_SCHEMA_FILE)
+    except ReleaseError as exc:
+        problems.append(str(exc))
     fields = contract.get("properties") if isinstance(contract, dict) else None
-    if not isinstance(fields, dict) or not fields:
+    if contract is not None and (not isinstance(fields, dict) or not fields):
         problems.append(f"{INPUT_SCHEMA_FILE} lists no input fields under properties")
-    if problems:
-        raise ReleaseError(f"{directory}: not a usable release package ({'; '.join(problems)}); rebuild it")
+    if problems or metadata is None or contract is None:
+        raise ReleaseError(
+            f"{directory}: not a usable release package ({'; '.join(problems)}); rebuild it with `make package`"
+        )
+    return metadata, contract
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return read_json(path)
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise ReleaseError(f"{path.name} is not valid JSON ({exc})") from None
 
 
 class _Budget:
@@ -359,7 +371,7 @@ def workspace_release(threshold: float | None = None) -> Release:
     }
     return Release(
         model=load_model(paths.MODEL),
-        metadata=metadata,
+        metadata=parse_metadata(metadata, where="the workspace model's metadata"),
         input_schema=input_json_schema(schema, X),
         source="workspace",
     )

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 from pathlib import Path
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.io import write_bytes, write_with
 from mlci.core.params import DEMO_BATCH_KEY, DataParams, DemoBatch, load_params
+from mlci.core.revisions import run
 from mlci.monitor.batch import read_table
 from mlci.monitor.params import RetrainParams, load_monitor_params
 
@@ -135,9 +135,7 @@ def take_in(batch_path: Path, params_path: Path = PARAMS) -> str:
     _write_like(source_path, table)
     tracked = source_path.with_name(source_path.name + ".dvc")
     if tracked.is_file():
-        done = subprocess.run(["dvc", "add", str(source_path)], capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise DataError(f"`dvc add {source_path}` failed: {done.stderr.strip().splitlines()[-1:]}")
+        run("dvc", "add", str(source_path), error=DataError)
     return (
         f"{data.source}: {source.num_rows:,} rows and {batch.num_rows:,} from the batch -> {table.num_rows:,} rows "
         f"(policy {policy.policy}){'; dvc add done' if tracked.is_file() else '; not DVC-tracked: run `dvc add`'}"

@@ -28,7 +28,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mlci.core.errors import ReleaseError
 from mlci.model.release import Release
 from mlci.serve.contract import _FORMS, MAX_ERRORS, Contract
 from mlci.serve.guard import Guard, error_response
@@ -91,7 +90,7 @@ _threads = threading.local()
 def create_app(release: Release, params: ServeParams, api_key: str | None = None) -> FastAPI:
     """The service for `release`, with the limits and the prediction log of `params`; `api_key`: required if given."""
     service = Service(release, params)
-    name, version = release.metadata.get("name"), release.version
+    name, version = release.metadata.name, release.version
     app = FastAPI(
         title=f"{name or 'Model'} prediction service",
         version=version,
@@ -206,12 +205,12 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         """What is served: version, commit, metrics at release, and the input contract."""
         facts = release.metadata
         return {
-            "name": facts.get("name"),
+            "name": facts.name,
             "version": version,
-            "git_sha": facts.get("git_sha"),
+            "git_sha": facts.git_sha,
             "threshold": threshold,
             "class_labels": release.class_labels,
-            "metrics": facts.get("metrics") or {},
+            "metrics": facts.metrics,
             "input_schema": release.input_schema,
             "source": release.source,
         }
@@ -242,20 +241,9 @@ def _is_json(content_type: str) -> bool:
 
 
 def decision(release: Release) -> tuple[float, str, str]:
-    """The threshold and the negative and positive labels from the release's metadata; `ReleaseError` if unusable."""
-    try:
-        threshold = release.threshold
-        labels = release.class_labels
-        negative, positive = str(labels["0"]), str(labels["1"])
-    except (KeyError, TypeError, ValueError) as exc:
-        problem = f"{exc.args[0]!r} is missing" if isinstance(exc, KeyError) else f"a value is not valid ({exc})"
-        raise ReleaseError(
-            f"{release.source}: metadata.json needs 'threshold' (a number) and 'class_labels' (labels of '0' and '1'); "
-            f"{problem}"
-        ) from exc
-    if not 0 < threshold < 1:
-        raise ReleaseError(f"{release.source}: metadata.json 'threshold' must be between 0 and 1; got {threshold}")
-    return threshold, negative, positive
+    """The threshold and the negative and positive labels (checked when the release was loaded: `load_release`)."""
+    labels = release.class_labels
+    return release.threshold, labels["0"], labels["1"]
 
 
 def _one_openmp_thread() -> None:

@@ -11,8 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
-from mlci.core import paths
-from mlci.core.params import Section, load_section
+from mlci.core.params import PARAMS_FILE, Section, load_section
 
 # GTO's artifact-name grammar (gto/constants.py): letters, digits, '-', '/', '_'; alphanumeric at both ends.
 NAME_PATTERN = r"^[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?$"
@@ -57,5 +56,6 @@ class DeployParams(Section):
         return self
 
 
-def load_deploy_params(path: Path | str = paths.PARAMS) -> DeployParams:
+def load_deploy_params(path: Path | str = PARAMS_FILE) -> DeployParams:
+    """The validated `deploy:` section; `ParamsError` naming the key on a bad value or an unknown key."""
     return load_section("deploy", DeployParams, path)
