@@ -50,6 +50,17 @@ def test_title__names_the_drifted_features_and_the_decayed_metrics() -> None:
     )
 
 
+def test_title__one_line_within_githubs_limit_whatever_the_feature_names() -> None:
+    names = ["two\nlines", "tab\there", "x" * 300]
+    result = replace(RESULT, features=[feature(name, 0.5, True) for name in names])
+
+    text = pullrequest.title(result)
+
+    assert text.startswith("Retrain on new data: drift in two lines, tab here, xxx")
+    assert "\n" not in text and "\t" not in text
+    assert len(text) == pullrequest.TITLE_LIMIT and text.endswith("…")
+
+
 def test_body__drift_report_then_model_report() -> None:
     body = pullrequest.body("## Drift check\n", "<!-- m -->\n## Model\n", "the artifact")
     assert body.index("## Drift check") < body.index("\n---\n") < body.index("## Model")

@@ -18,10 +18,13 @@ from mlci.monitor.result import read as read_result
 
 BODY_LIMIT = 65_536
 SEPARATOR = "\n\n---\n\n"
+# GitHub refuses a pull request title over 256 characters; the workflow also reads the title as one line.
+TITLE_LIMIT = 256
 
 
 def title(result: DriftResult) -> str:
-    drifted = result.drifted_features
+    """One line naming why: feature names come from the data, so any line break in them becomes a space."""
+    drifted = [" ".join(name.split()) for name in result.drifted_features]
     reasons = []
     if drifted:
         reasons.append(
@@ -32,7 +35,8 @@ def title(result: DriftResult) -> str:
         reasons.append(f"drift in the model's scores (PSI {score.psi:.2f}, corrected p {score.p_adjusted:.2g})")
     if result.decay.decayed:
         reasons.append("decay in " + ", ".join(n for n, m in result.decay.metrics.items() if m.decayed))
-    return f"Retrain on new data: {'; '.join(reasons) or result.verdict}"
+    text = f"Retrain on new data: {'; '.join(reasons) or result.verdict}"
+    return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
 
 
 def body(drift_md: str, report_md: str, where: str, limit: int = BODY_LIMIT) -> str:
