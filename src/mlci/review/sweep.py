@@ -146,7 +146,8 @@ def run_sweep(base: str | None) -> Sweep | None:
     from mlci.core.params import load_params
     from mlci.core.revisions import head, read_json_at, resolve_base
     from mlci.evaluation.gate import METRICS, read_metrics, read_thresholds
-    from mlci.review.sweep_params import load_sweep_params, points
+    from mlci.review.params import load_sweep_params
+    from mlci.review.sweep_grid import points
 
     sweep = load_sweep_params()
     if not sweep.declared:
