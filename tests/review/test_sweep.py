@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 from mlci.review import sweep as sweep_cli
 
 
@@ -26,3 +30,43 @@ def test_main__no_sweep_declared(write_params, capsys, tmp_dir):
 
     assert "no sweep declared" in capsys.readouterr().out
     assert not (tmp_dir / "report").exists()
+
+
+# `_dvc` in a process of its own, as the sweep runs it (DVC's log handlers hold the streams of the process that first
+# imports DVC, which under pytest are the capture's, closed after each test).
+CALL_DVC = """
+import json, sys
+from mlci.review.sweep import _dvc
+code, output = _dvc(*sys.argv[2:], echo=sys.argv[1] == "echo")
+print(json.dumps([code, output]))
+"""
+
+
+def call_dvc(cwd, *args: str, echo: bool = False) -> tuple[int, str, str, str]:
+    """(code, output) from `_dvc(*args)`, and what the process printed besides: its stdout, its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", CALL_DVC, "echo" if echo else "quiet", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    *printed, last = done.stdout.splitlines(keepends=True)
+    code, output = json.loads(last)
+    return code, output, "".join(printed), done.stderr
+
+
+def test_dvc__runs_dvc_in_this_process_and_returns_what_it_printed(tmp_path):
+    code, output, stdout, stderr = call_dvc(tmp_path, "exp", "list")
+
+    assert code == 253
+    assert output.startswith("ERROR: you are not inside of a DVC repository"), output
+    assert (stdout, stderr) == ("", ""), "nothing reaches the terminal unless echoed"
+
+
+def test_dvc__echo_writes_the_output_to_stderr(tmp_path):
+    code, output, stdout, stderr = call_dvc(tmp_path, "exp", "list", echo=True)
+
+    assert code == 253
+    assert (stdout, stderr) == ("", output)
