@@ -85,6 +85,18 @@ def test_sweep__shared_stages_run_once(swept):
     assert own["restored"] == ["train"] and own["ran"] == ["evaluate"]
 
 
+def test_sweep__a_point_run_warm_writes_what_dvc_repro_wrote(swept):
+    """The stages of every point start from a warm server (`stages/helpers/forkserver.py`): same outputs as usual."""
+    root, _, _ = swept
+    sweep = json.loads((root / "report" / "sweep.json").read_text())
+    own = next(r for r in sweep["runs"] if r["own"])
+    refs = git(root, "for-each-ref", "--format=%(refname)", "refs/exps").split()
+    ref = next(ref for ref in refs if ref.endswith("/" + own["name"]))
+
+    for path in ("reports/eval/metrics.json", "reports/eval/plots/feature_importance.json", "dvc.lock"):
+        assert git(root, "show", f"{ref}:{path}") == (root / path).read_text(), path
+
+
 def test_sweep__puts_the_workspace_back(swept):
     root, _, _ = swept
 

@@ -9,6 +9,12 @@ holds that point's model and test split, which are scored against the base revis
 back as it was (params, `dvc.lock`, reports, the stages' run records in `.mlci/`, and the cached outputs through
 `dvc checkout`).
 
+What a point costs besides its own training, kept small (docs/experiments.md has the measurements): DVC runs in this
+process (`dvc.cli.main`, imported once, not a `dvc` process per command); the stages' commands start from a server
+that has imported scikit-learn, pandas and pyarrow once (`mlci.stages.helpers.forkserver`), instead of importing them
+again in every stage of every point; and a run whose model, test split and evaluate params repeat another's (the
+pull request's own params, or a param its model family ignores) takes that run's scores instead of scoring again.
+
 Writes `DIR/sweep.json` (default `report/`), which `python -m mlci.review.report --sweep` turns into the report's
 sweep section, and prints that section. The sweep informs the review; only the pull request's own params are gated.
 Exit 2 (one line) on a bad `sweep:` section, including a sweep past `sweep.max_runs`, before anything runs.
@@ -17,11 +23,13 @@ Exit 2 (one line) on a bad `sweep:` section, including a sweep past `sweep.max_r
 from __future__ import annotations
 
 import argparse
+import os
 import re
-import shutil
-import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +85,23 @@ def score(base_sha: str, thresholds: Any, base_metrics: dict | None, names: list
     return {"passed": result.passed, "reasons": result.reasons, "scores": scores, "compared": compared, "rows": rows}
 
 
+# What a score reads from the workspace besides params.yaml's `evaluate:` section: two runs that leave these the same
+# bytes (a model that does not use a point's param, or the pull request's own params again) score the same.
+SCORED = (paths.MODEL, paths.TEST_SPLIT, paths.SCHEMA, paths.METRICS)
+
+
+def fingerprint() -> str:
+    """A digest of what `score` reads from the workspace: a run whose outputs repeat another's is not scored again."""
+    import hashlib
+
+    from mlci.core.params import load_params
+
+    digest = hashlib.sha256(load_params().evaluate.model_dump_json().encode())
+    for path in SCORED:
+        digest.update(path.read_bytes() if path.is_file() else b"absent")
+    return digest.hexdigest()
+
+
 class Workspace:
     """The files a `dvc exp run` changes, kept before the sweep and put back after it."""
 
@@ -105,19 +130,85 @@ class Workspace:
 
 
 def _dvc(*args: str, echo: bool = False) -> tuple[int, str]:
-    """Run `dvc <args>` with no standard input; its exit code and output (echoed to stderr as it comes if `echo`)."""
-    dvc = shutil.which("dvc") or "dvc"
-    process = subprocess.Popen(
-        [dvc, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    """Run `dvc <args>` in this process; its exit code and output (echoed to stderr as it comes if `echo`).
+
+    DVC's own entry point (`dvc.cli.main`) runs the command as the `dvc` executable would, with the same log; in this
+    process, DVC is imported once for the whole sweep instead of once per command (about 0.5 s of CPU each). The
+    output is everything written to this process's standard output and error meanwhile, the stages DVC runs included
+    (they inherit both): the same text a `dvc` subprocess would print, read from a pipe.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read, write = os.pipe()
+    saved = (os.dup(1), os.dup(2))
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while data := os.read(read, 1 << 16):
+            chunks.append(data)
+            if echo:
+                _write_all(saved[1], data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    os.dup2(write, 1)
+    os.dup2(write, 2)
+    os.close(write)
+    try:
+        from dvc.cli import main as dvc_main  # imported with standard output a pipe: DVC's log then has no colours
+
+        code = dvc_main(list(args))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        reader.join()
+        for fd in (read, *saved):
+            os.close(fd)
+    return code, b"".join(chunks).decode(errors="replace")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+@contextmanager
+def warm_stages() -> Iterator[Callable[[], None]]:
+    """Start a server for the stage commands DVC runs (`mlci.stages.helpers.forkserver`); stopped on leaving.
+
+    Yields `route`, which waits until the server listens (it imports while the caller goes on) and then puts its
+    folder first on this process's PATH, which the in-process `dvc exp run`s pass to the stages' commands: they start
+    warm, with the same code and outputs. The server runs on the `python` those commands would find. If it cannot
+    start, the commands start as usual.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="mlci-sweep-"))
+    python = shutil.which("python") or sys.executable
+    server = subprocess.Popen(
+        [python, "-m", "mlci.stages.helpers.forkserver", str(folder)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    lines = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.append(line)
-        if echo:
-            sys.stderr.write(line)
-            sys.stderr.flush()
-    return process.wait(), "".join(lines)
+    path = os.environ.get("PATH", "")
+
+    def route() -> None:
+        assert server.stdout is not None
+        if server.stdout.readline().strip() == "ready":
+            os.environ["PATH"] = os.pathsep.join([str(folder), path])
+
+    try:
+        yield route
+    finally:
+        os.environ["PATH"] = path
+        server.terminate()
+        server.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_experiments(names: list[str]) -> None:
@@ -146,7 +237,8 @@ def run_sweep(base: str | None) -> Sweep | None:
     from mlci.core.params import load_params
     from mlci.core.revisions import head, read_json_at, resolve_base
     from mlci.evaluation.gate import METRICS, read_metrics, read_thresholds
-    from mlci.review.sweep_params import load_sweep_params, points
+    from mlci.review.params import load_sweep_params
+    from mlci.review.sweep_grid import points
 
     sweep = load_sweep_params()
     if not sweep.declared:
@@ -161,30 +253,40 @@ def run_sweep(base: str | None) -> Sweep | None:
     head_sha = head()[0]
     metrics = list(dict.fromkeys([sweep.metric, *thresholds.params.floors, *thresholds.params.max_regression]))
     started = time.monotonic()
-    runs = [Run(0, None, {}, True, **score(base_sha, thresholds, base_metrics, metrics))]
-    names = [f"sweep-{head_sha[:7]}-{number}" for number in range(1, len(found) + 1)]
-    remove_experiments(names)
-    workspace = Workspace()
-    try:
-        for number, (name, point) in enumerate(zip(names, found, strict=True), start=1):
-            print(f"sweep: run {number} of {len(found)}: {point.describe()}", file=sys.stderr, flush=True)
-            workspace.reset_params()
-            error, seconds, log = experiment(name, point.set_args())
-            outcome = {"error": error} if error else score(base_sha, thresholds, base_metrics, metrics)
-            runs.append(
-                Run(
-                    number,
-                    None if error else name,
-                    point.overrides,
-                    own_params(point.overrides, raw),
-                    seconds=round(seconds, 1),
-                    ran=RAN.findall(log),
-                    restored=RESTORED.findall(log),
-                    **outcome,
+    scored: dict[str, dict[str, Any]] = {}  # by fingerprint
+
+    def judged() -> dict[str, Any]:
+        key = fingerprint()
+        if key not in scored:
+            scored[key] = score(base_sha, thresholds, base_metrics, metrics)
+        return scored[key]
+
+    with warm_stages() as route:
+        runs = [Run(0, None, {}, True, **judged())]
+        names = [f"sweep-{head_sha[:7]}-{number}" for number in range(1, len(found) + 1)]
+        remove_experiments(names)
+        workspace = Workspace()
+        route()
+        try:
+            for number, (name, point) in enumerate(zip(names, found, strict=True), start=1):
+                print(f"sweep: run {number} of {len(found)}: {point.describe()}", file=sys.stderr, flush=True)
+                workspace.reset_params()
+                error, seconds, log = experiment(name, point.set_args())
+                outcome = {"error": error} if error else judged()
+                runs.append(
+                    Run(
+                        number,
+                        None if error else name,
+                        point.overrides,
+                        own_params(point.overrides, raw),
+                        seconds=round(seconds, 1),
+                        ran=RAN.findall(log),
+                        restored=RESTORED.findall(log),
+                        **outcome,
+                    )
                 )
-            )
-    finally:
-        workspace.restore()
+        finally:
+            workspace.restore()
     if any(run.own for run in runs[1:]):
         runs = runs[1:]  # a point holds the pull request's params: it speaks for them
     return Sweep(sweep.metric, metrics, base_sha, head_sha, runs, round(time.monotonic() - started, 1))

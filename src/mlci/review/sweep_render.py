@@ -9,7 +9,7 @@ from mlci.core.markdown import code, escape, row, table
 from mlci.core.metric_names import HIGHER_IS_BETTER
 from mlci.review.charts import mermaid_bars
 from mlci.review.sweep_data import Run, Score, Sweep
-from mlci.review.sweep_params import render_value
+from mlci.review.sweep_grid import render_value
 
 TITLE = "### Sweep"
 

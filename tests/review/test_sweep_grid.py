@@ -1,14 +1,12 @@
-"""The `sweep:` section: its points (listed runs, then the grid), their validation, and the cap on their number."""
+"""A sweep's points (listed runs, then the grid), their validation, and the cap on their number."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 
 from mlci.core.errors import ParamsError
-from mlci.review import sweep as sweep_cli
-from mlci.review.sweep_params import Point, SweepParams, load_sweep_params, points, render_value
+from mlci.review.params import SweepParams
+from mlci.review.sweep_grid import Point, points, render_value
 
 RAW = {"train": {"model": "hist_gradient_boosting", "hist_gradient_boosting": {"learning_rate": 0.1}}}
 GRID = {
@@ -127,52 +125,3 @@ def test_points__bad(sweep, message):
 
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("section", "message"),
-    [
-        ({"max_runs": 0}, "params.yaml: sweep.max_runs must be greater than or equal to 1; got 0."),
-        ({"max_runs": 65}, "params.yaml: sweep.max_runs must be less than or equal to 64; got 65."),
-        ({"metric": "accuracy"}, "params.yaml: sweep.metric must be 'roc_auc', 'average_precision',"),
-        ({"grid": {"train.seed": []}}, "params.yaml: sweep.grid.train.seed List should have at least 1 item"),
-        ({"grid": {"train.seed": [[1]]}}, "params.yaml: sweep.grid.train.seed.0"),
-        ({"grids": {}}, "params.yaml: unknown key sweep.grids"),
-    ],
-)
-def test_load_sweep_params__bad(write_params, section, message):
-    write_params(sweep=section)
-
-    with pytest.raises(ParamsError, match="^" + re.escape(message)):
-        load_sweep_params()
-
-
-def test_load_sweep_params__absent_is_nothing_declared(write_params):
-    write_params(train={"model": "random_forest"})
-
-    sweep = load_sweep_params()
-
-    assert sweep == SweepParams() and not sweep.declared and sweep.max_runs == 8
-
-
-def test_main__over_the_cap_is_one_line_and_exit_2(write_params, capsys, tmp_dir):
-    write_params(sweep={"grid": {"train.seed": list(range(3)), "train.max_categories": [2, 5, 10]}})
-
-    code = sweep_cli.main([])
-
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err == (
-        "error: sweep: params.yaml: sweep has 9 runs (a 3 x 3 grid), more than sweep.max_runs 8; shrink the sweep "
-        "or raise sweep.max_runs (at most 64)\n"
-    )
-    assert not (tmp_dir / "report").exists(), "nothing is written"
-
-
-def test_main__no_sweep_declared(write_params, capsys, tmp_dir):
-    write_params(train={"model": "random_forest"})
-
-    assert sweep_cli.main([]) == 0
-
-    assert "no sweep declared" in capsys.readouterr().out
-    assert not (tmp_dir / "report").exists()

@@ -1,9 +1,8 @@
-"""The `sweep:` section of `params.yaml`: the experiments a pull request asks CI to run beside its own params.
+"""A sweep's points: the `sweep:` section's listed runs and grid expanded, each checked as `params.yaml` is checked.
 
-No stage reads it (it is validated here, through `load_section`), so declaring or editing a sweep re-runs nothing.
-A sweep is a list of parameter sets (`runs`), a grid (`grid`: every combination of its values), or both; each point
-is a set of overrides of the pipeline's params (`train.model: random_forest`), checked against the same models that
-validate `params.yaml`, so a typo fails before anything runs. `max_runs` caps the number of points.
+Each point is a set of overrides of the pipeline's params (`train.model: random_forest`), validated with the same
+models that validate `params.yaml` with the point applied, so a typo fails before anything runs; more points than
+`sweep.max_runs` fail too. A point renders as the `-S key=value` arguments of `dvc exp run`.
 """
 
 from __future__ import annotations
@@ -11,33 +10,16 @@ from __future__ import annotations
 import copy
 import itertools
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from mlci.core.errors import ParamsError
-from mlci.core.metric_names import MetricName
-from mlci.core.params import PARAMS_FILE, Params, describe, load_section
+from mlci.core.params import PARAMS_FILE, Params, describe
+from mlci.review.params import MAX_RUNS_BOUND, SweepParams, Value
 
 # The sections the pipeline's stages read: the only ones whose change makes another model.
 PIPELINE_SECTIONS = ("demo", "data", "validate", "split", "train", "evaluate")
-Value = str | int | float | bool | None
-MAX_RUNS_BOUND = 64
-
-
-class SweepParams(BaseModel):
-    """Which experiments to run, how many at most, and the metric that ranks them."""
-
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
-
-    metric: MetricName = "average_precision"  # ranks the runs (direction-aware) and is charted
-    max_runs: Annotated[int, Field(ge=1, le=MAX_RUNS_BOUND)] = 8
-    runs: list[dict[str, Value]] = []  # each: {"train.model": "random_forest", ...}
-    grid: dict[str, Annotated[list[Value], Field(min_length=1)]] = {}  # every combination of these values
-
-    @property
-    def declared(self) -> bool:
-        return bool(self.runs or self.grid)
 
 
 @dataclass(frozen=True)
@@ -128,8 +110,3 @@ def check(point: Point, params: dict[str, Any], where: str) -> None:
         Params.model_validate(apply(params, point, where))
     except ValidationError as exc:
         raise ParamsError(f"{where}: {describe(exc.errors()[0])}") from None
-
-
-def load_sweep_params(path: str = str(PARAMS_FILE)) -> SweepParams:
-    """The validated `sweep:` section (empty when absent); `ParamsError` naming the key on a bad value."""
-    return load_section("sweep", SweepParams, path)
