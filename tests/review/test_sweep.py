@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 from mlci.review import sweep as sweep_cli
 
@@ -70,3 +72,25 @@ def test_dvc__echo_writes_the_output_to_stderr(tmp_path):
 
     assert code == 253
     assert (stdout, stderr) == ("", output)
+
+
+def test_warm_stages__a_server_that_never_says_ready_is_stopped_and_the_stages_start_cold(tmp_path, monkeypatch):
+    # given: the `python` the stage commands would find hangs instead of serving
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python").write_text("#!/bin/sh\nexec sleep 600\n")
+    (fake / "python").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(sweep_cli, "WARM_START_SECONDS", 0.5)
+    before = os.environ["PATH"]
+
+    # when: the sweep waits for it
+    with sweep_cli.warm_stages() as route:
+        started = time.monotonic()
+        route()
+        waited = time.monotonic() - started
+        inside = os.environ["PATH"]
+
+    # then: it gave up after the timeout and left PATH alone, so DVC runs the stages with the real python
+    assert 0.4 < waited < 10
+    assert inside == before == os.environ["PATH"]

@@ -39,6 +39,9 @@ from mlci.review.sweep_data import Run, Score, Sweep, read
 
 __all__ = ["Run", "Score", "Sweep", "main", "own_params", "read", "run_sweep"]
 
+# How long the stage server may take to import before the sweep gives up on it and starts its stages cold.
+WARM_START_SECONDS = 60.0
+
 OUT = Path("report")
 SWEEP_JSON = "sweep.json"
 # What `dvc exp run` logs when it runs a stage, or restores one from the run-cache (DVC 3.x).
@@ -198,9 +201,15 @@ def warm_stages() -> Iterator[Callable[[], None]]:
     path = os.environ.get("PATH", "")
 
     def route() -> None:
+        """Route the stages to the server once it says `ready`; a server that died or hangs is stopped and skipped."""
+        import select
+
         assert server.stdout is not None
-        if server.stdout.readline().strip() == "ready":
+        readable, _, _ = select.select([server.stdout], [], [], WARM_START_SECONDS)
+        if readable and server.stdout.readline().strip() == "ready":
             os.environ["PATH"] = os.pathsep.join([str(folder), path])
+        else:
+            server.kill()
 
     try:
         yield route
