@@ -138,6 +138,7 @@ def run_stage(request: dict, fds: list[int]) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.modules.pop(request["module"], None)  # run afresh as `__main__`, as `python -m` runs it (what it imports stays)
+    del sys.argv[1:]  # `python -m mlci.stages.<stage>` has no arguments; this process's own (DIR) are not the stage's
     code = 0
     try:
         runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
