@@ -14,6 +14,7 @@ from mlci.core import paths
 from mlci.core.errors import ReleaseError
 from mlci.core.frames import read_split
 from mlci.core.io import read_parquet, write_json
+from mlci.core.metric_names import KEY_METRICS
 from mlci.core.params import load_params
 from mlci.core.schema import Schema
 from mlci.deploy import card, lineage, registry, versioning
@@ -25,7 +26,6 @@ from mlci.model.input_schema import field_types, input_json_schema
 from mlci.model.pipeline import load_model, set_openmp_wait_policy
 from mlci.model.release import Release, find_package, load_release
 
-KEY_METRICS = ("roc_auc", "average_precision", "f1")
 CHALLENGE_REPORT = paths.DIST / "challenge.json"
 
 

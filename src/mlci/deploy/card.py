@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mlci.core.markdown import code, escape, row, table
-from mlci.core.metric_names import HIGHER_IS_BETTER, SEGMENT_METRICS
+from mlci.core.metric_names import HIGHER_IS_BETTER, KEY_METRICS
 
 
 def headline(meta: dict[str, Any]) -> str:
@@ -75,8 +75,8 @@ def render(meta: dict[str, Any], intended_use: str, limitations: list[str]) -> s
         lines += [
             f"Per segment ({code(meta.get('segment_column') or 'segment')}):",
             "",
-            *table(["segment", "rows", *SEGMENT_METRICS], "l" * (2 + len(SEGMENT_METRICS))),
-            *(row([escape(name), str(seg.get("rows")), *(str(seg.get(m)) for m in SEGMENT_METRICS)])
+            *table(["segment", "rows", *KEY_METRICS], "l" * (2 + len(KEY_METRICS))),
+            *(row([escape(name), str(seg.get("rows")), *(str(seg.get(m)) for m in KEY_METRICS)])
               for name, seg in sorted(segments.items())),
             "",
         ]  # fmt: skip

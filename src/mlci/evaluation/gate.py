@@ -87,7 +87,7 @@ class Thresholds:
             text += f"; the head changes the gate ({edits}): the new thresholds apply after merge"
         return text
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Which thresholds were applied and where they came from, for `gate.json`."""
         return {
             "applied": self.params.model_dump(),
@@ -266,7 +266,7 @@ def _paired_regression(name: str, change: Any, allowed: float, params: GateParam
     return Check(name, "regression", ok, worse, allowed, message, span)
 
 
-def to_json(result: GateResult) -> dict:
+def to_json(result: GateResult) -> dict[str, Any]:
     """The verdict as plain data, for `gate.json` beside the report."""
     data: dict[str, Any] = {
         "passed": result.passed,
@@ -283,8 +283,9 @@ def to_json(result: GateResult) -> dict:
 def read_metrics(path: Path = METRICS) -> dict[str, float]:
     """The workspace's metrics, or `DataError` saying how to produce them."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        metrics: dict[str, float] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"{path} not found; run `dvc repro` first so `evaluate` writes it") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); run `dvc repro` again") from None
+    return metrics

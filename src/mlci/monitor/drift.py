@@ -173,7 +173,7 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> dict:
     }
 
 
-def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams, column: str) -> dict:
+def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams, column: str | None) -> dict:
     """Per metric: the gap between the best and the worst segment, on the batch against the test split.
 
     Both gaps are bootstrapped (each segment resampled on its own), as decay is: a segment of a few hundred rows

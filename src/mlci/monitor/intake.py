@@ -105,6 +105,7 @@ def window(table, data: DataParams, policy: RetrainParams):
         table, times = table.take(order), times.take(order)
     if policy.window_rows is not None:
         return table.slice(max(table.num_rows - policy.window_rows, 0))
+    assert policy.window_days is not None  # a window policy sets window_rows or window_days (monitor.params)
     if times is None or not pa.types.is_timestamp(times.type):
         raise DataError("monitor.retrain.window_days needs a date or timestamp data.time_column; or use window_rows")
     cutoff = pc.max(times).as_py() - timedelta(days=policy.window_days)

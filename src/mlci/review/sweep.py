@@ -159,7 +159,9 @@ def run_sweep(base: str | None) -> Sweep | None:
     thresholds = read_thresholds(base_sha, params.gate)
     base_metrics = read_json_at(base_sha, METRICS)
     head_sha = head()[0]
-    metrics = list(dict.fromkeys([sweep.metric, *thresholds.params.floors, *thresholds.params.max_regression]))
+    metrics: list[str] = list(
+        dict.fromkeys([sweep.metric, *thresholds.params.floors, *thresholds.params.max_regression])
+    )
     started = time.monotonic()
     runs = [Run(0, None, {}, True, **score(base_sha, thresholds, base_metrics, metrics))]
     names = [f"sweep-{head_sha[:7]}-{number}" for number in range(1, len(found) + 1)]

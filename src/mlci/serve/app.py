@@ -75,7 +75,7 @@ class ErrorResponse(BaseModel):
     errors: list[FieldError] = []
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body is not valid JSON"},
     401: {"model": ErrorResponse, "description": "The API key is missing or wrong (when the service has one)"},
     408: {"model": ErrorResponse, "description": "The body did not arrive within serve.body_timeout_seconds"},

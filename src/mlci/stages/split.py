@@ -14,6 +14,7 @@ select on 16 bits at a time), then writes; memory does not grow with the row cou
 from __future__ import annotations
 
 from contextlib import ExitStack
+from typing import Any
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
@@ -67,6 +68,7 @@ class TimeCut:
 
     def __init__(self, scan_keys, rows: int, test_size: float) -> None:
         self.cut = int(round(rows * (1 - test_size)))
+        self.last: Any
         self.last, rank = kth_key(scan_keys, self.cut - 1) if self.cut else (None, 0)
         self.ties_left = rank + 1  # rows at the last train time still to go to train, in file order
 
@@ -189,7 +191,7 @@ def main() -> int:
             for batch in iter_parquet(source, None, BATCH_ROWS):
                 test = (
                     cut.is_test(_time_keys(batch, schema.time_column))
-                    if cut
+                    if cut and schema.time_column
                     else hash_is_test(row_hashes(batch, params.seed), params.test_size)
                 )
                 target = batch.column(schema.target).to_numpy()
