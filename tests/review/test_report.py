@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlci.core.markdown import GITHUB_BODY_LIMIT
 from mlci.core.params import GateParams
 from mlci.evaluation.gate import check, judge, pick_thresholds
 from mlci.review import report
-from mlci.review.render import COMMENT_LIMIT, FIX_COMMAND, MARKER, fit, render
+from mlci.review.render import FIX_COMMAND, MARKER, fit, render
 from mlci.review.report import Change, LockStatus, ReportData, changed_params, split_metrics_diff
 from projectkit import edit_params, git, head, new_project
 from projectkit import run as run_in
@@ -195,8 +196,8 @@ def test_fit__huge_report_is_shortened_least_important_first():
 
     comment = fit(data)
 
-    assert len(full) > COMMENT_LIMIT, "the test needs a report too long for one comment"
-    assert len(comment) < COMMENT_LIMIT
+    assert len(full) > GITHUB_BODY_LIMIT, "the test needs a report too long for one comment"
+    assert len(comment) < GITHUB_BODY_LIMIT
     assert comment.startswith(MARKER + "\n")
     assert comment.rstrip().endswith(
         "The full report is `full-report.md` in the artifact of "
@@ -219,7 +220,7 @@ def test_fit__hard_limit_holds_even_for_a_huge_verdict():
 
     comment = fit(data)
 
-    assert len(comment) < COMMENT_LIMIT
+    assert len(comment) < GITHUB_BODY_LIMIT
     assert comment.startswith(MARKER)
     assert "full-report.md" in comment
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from mlci.core import cli
 from mlci.core.errors import DataError
 from mlci.core.io import read_json, write_bytes
+from mlci.core.markdown import GITHUB_BODY_LIMIT
 
-BODY_LIMIT = 65_536
 SEPARATOR = "\n\n---\n\n"
 
 
@@ -33,7 +33,7 @@ def title(result: dict) -> str:
     return f"Retrain on new data: {'; '.join(reasons) or result['verdict']}"
 
 
-def body(drift_md: str, report_md: str, where: str, limit: int = BODY_LIMIT) -> str:
+def body(drift_md: str, report_md: str, where: str, limit: int = GITHUB_BODY_LIMIT) -> str:
     """Both reports, the model report cut at a line when the whole would pass `limit` characters."""
     intro = (
         "Opened by the retrain workflow: new data drifted or the model decayed, so the batch joined the training data "

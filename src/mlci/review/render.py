@@ -11,18 +11,18 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlci.core.markdown import code, escape, row
+from mlci.core.markdown import GITHUB_BODY_LIMIT, code, escape, row
 from mlci.core.markdown import table as _table
 from mlci.core.metric_names import HIGHER_IS_BETTER, KEY_METRICS
 from mlci.review import charts, runcost
-from mlci.review.comment import COMMENT_LIMIT, MARKER
+from mlci.review.comment import MARKER
 
 if TYPE_CHECKING:
     from mlci.evaluation.gate import GateResult
     from mlci.evaluation.samerows import Committed, MetricChange, SameRows
     from mlci.review.data import Change, LockStatus, ReportData, SplitChange
 
-MAX_CHARS = COMMENT_LIMIT - 1_536  # room for what a poster adds (CML appends a watermark)
+MAX_CHARS = GITHUB_BODY_LIMIT - 1_536  # room for what a poster adds (CML appends a watermark)
 FIX_COMMAND = "dvc repro && git add dvc.lock reports && git commit"
 FULL_REPORT = "full-report.md"
 TOP_FEATURES = 10
