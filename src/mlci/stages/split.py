@@ -18,14 +18,13 @@ from typing import Any
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
-from mlci.core.io import iter_parquet, parquet_sink, require
+from mlci.core.io import BATCH_ROWS, iter_parquet, parquet_sink, require
 from mlci.core.params import SplitParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
 
 INPUT = paths.VALIDATED
 TRAIN = paths.TRAIN_SPLIT
 TEST = paths.TEST_SPLIT
-BATCH_ROWS = 65_536
 DIGIT_BITS = 16  # the radix select reads the time column 64 / 16 = 4 times
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
-from mlci.core.io import iter_parquet, parquet_sink, require, write_json
+from mlci.core.io import BATCH_ROWS, iter_parquet, parquet_sink, require, write_json
 from mlci.core.params import NA_VALUES, DataParams, ValidateParams, load_params
 from mlci.core.schema import SCHEMA_FILE, Schema
 from mlci.core.time_parts import as_timestamp, derived_names, time_part
@@ -35,7 +35,6 @@ TRUE_WORDS = {"1", "true", "t", "yes", "y"}
 FALSE_WORDS = {"0", "false", "f", "no", "n"}
 DECIMAL_COMMA = r"^[+-]?\d+,\d+$"  # 12,5: a number in a CSV written with decimal commas, read as text
 SNIFF_ROWS = 1000  # the first rows of a text column that say whether it holds such numbers
-BATCH_ROWS = 65_536  # rows validated at a time
 MAX_LABELS = 1000  # distinct target values kept for the error message (a binary target has two)
 SPILL_KEYS = 1 << 20  # duplicate check: hashes kept in memory (8 MiB) before they go to temp files ...
 PARTITION_BITS = 8  # ... split into 2^8 files by their top bits
