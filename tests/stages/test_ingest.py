@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mlci.core import paths
 from mlci.core.errors import DataError
 from mlci.core.io import atomic_path, write_json
 from mlci.core.params import CsvParams
@@ -268,7 +269,7 @@ def test_main(write_params, tmp_dir):
 
     assert ingest.main() == 0
 
-    written = pq.read_table(tmp_dir / ingest.OUTPUT)
+    written = pq.read_table(tmp_dir / paths.RAW)
     assert written.equals(ingest.read_source("data.csv"))
     assert written.schema.metadata is None  # no writer metadata: the bytes depend on the data only
 
@@ -281,7 +282,7 @@ def test_main__csv_settings(write_params, tmp_dir):
 
     assert ingest.main() == 0
 
-    written = pq.read_table(tmp_dir / ingest.OUTPUT)
+    written = pq.read_table(tmp_dir / paths.RAW)
     assert written.to_pydict() == {"id": [1, 2], "prix": [2.5, None], "ville": ["Genève", "NA"]}
 
 
@@ -290,10 +291,10 @@ def test_main__same_bytes_twice(write_params, tmp_dir):
     write_params(data={"source": "data.csv"})
 
     ingest.main()
-    first = (tmp_dir / ingest.OUTPUT).read_bytes()
+    first = (tmp_dir / paths.RAW).read_bytes()
     ingest.main()
 
-    assert (tmp_dir / ingest.OUTPUT).read_bytes() == first
+    assert (tmp_dir / paths.RAW).read_bytes() == first
 
 
 @pytest.mark.parametrize(("name", "content", "message"), BAD_SOURCES)
@@ -301,7 +302,7 @@ def test_main__bad_source_keeps_previous_output(write_params, tmp_dir, capsys, n
     (tmp_dir / "good.csv").write_text(MIXED_CSV, encoding="utf-8")
     write_params(data={"source": "good.csv"})
     assert ingest.main() == 0
-    before = (tmp_dir / ingest.OUTPUT).read_bytes()
+    before = (tmp_dir / paths.RAW).read_bytes()
     _write(tmp_dir / name, content)
     write_params(data={"source": name})
 
@@ -311,8 +312,8 @@ def test_main__bad_source_keeps_previous_output(write_params, tmp_dir, capsys, n
     assert err.startswith("error: ingest: ")
     assert message in err
     assert err.count("\n") == 1
-    assert (tmp_dir / ingest.OUTPUT).read_bytes() == before
-    assert sorted(os.listdir(tmp_dir / ingest.OUTPUT.parent)) == [ingest.OUTPUT.name], "no temp file left behind"
+    assert (tmp_dir / paths.RAW).read_bytes() == before
+    assert sorted(os.listdir(tmp_dir / paths.RAW.parent)) == [paths.RAW.name], "no temp file left behind"
 
 
 def test_atomic_path__failure_keeps_previous_file(tmp_path):

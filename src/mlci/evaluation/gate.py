@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from mlci.evaluation.paired import Interval
     from mlci.evaluation.samerows import Comparison, SameRows
 
-METRICS = paths.METRICS
 EXIT_FAILED = 1
 # Metrics are rounded to 4 digits at the source; rounding differences to 9 removes float noise such as
 # 0.2587 - 0.2387 = 0.020000000000000018, which must not fail a limit of 0.02.
@@ -232,7 +231,9 @@ def _regression(name: str, value: float | None, old: float | None, allowed: floa
 
 def _missing(name: str, kind: Literal["floor", "regression"], limit: float) -> Check:
     key = "gate.floors" if kind == "floor" else "gate.max_regression"
-    message = f"{name} is missing from {METRICS} but {key} names it; make `evaluate` write it or remove it from {key}"
+    message = (
+        f"{name} is missing from {paths.METRICS} but {key} names it; make `evaluate` write it or remove it from {key}"
+    )
     return Check(name, kind, False, None, limit, message)
 
 
@@ -280,7 +281,7 @@ def to_json(result: GateResult) -> dict[str, Any]:
     return data | ({"thresholds": result.thresholds.to_json()} if result.thresholds else {})
 
 
-def read_metrics(path: Path = METRICS) -> dict[str, float]:
+def read_metrics(path: Path = paths.METRICS) -> dict[str, float]:
     """The workspace's metrics, or `DataError` saying how to produce them."""
     try:
         metrics: dict[str, float] = json.loads(path.read_text(encoding="utf-8"))

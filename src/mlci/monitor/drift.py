@@ -32,7 +32,7 @@ from mlci.core.errors import PipelineError
 from mlci.core.io import read_json, read_parquet, require, write_bytes, write_json
 from mlci.core.metric_names import HIGHER_IS_BETTER
 from mlci.core.params import load_params
-from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.core.schema import Schema
 from mlci.monitor import params as monitor_params
 from mlci.monitor import stats
 from mlci.monitor.batch import Batch, prepare, read_table
@@ -327,7 +327,7 @@ def run(batch_path: Path, out: Path, params: MonitorParams) -> dict:
     from mlci.model.pipeline import load_model, set_openmp_wait_policy
 
     set_openmp_wait_policy()
-    schema = Schema.load(SCHEMA_FILE)
+    schema = Schema.load(paths.SCHEMA)
     table = read_table(batch_path)
     batch = prepare(table, schema, str(batch_path))
     model = load_model(paths.MODEL)

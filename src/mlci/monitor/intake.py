@@ -25,8 +25,6 @@ from mlci.monitor import params as monitor_params
 from mlci.monitor.batch import read_table
 from mlci.monitor.params import RetrainParams
 
-PARAMS = paths.PARAMS
-
 
 def demo_batch(path: Path) -> DemoBatch | None:
     """The generator parameters a demo batch records, or None for any other file."""
@@ -112,7 +110,7 @@ def window(table, data: DataParams, policy: RetrainParams):
     return table.filter(pc.greater(times, pa.scalar(cutoff, type=times.type)))
 
 
-def take_in(batch_path: Path, params_path: Path = PARAMS) -> str:
+def take_in(batch_path: Path, params_path: Path = paths.PARAMS) -> str:
     """Take the batch in; return one line saying what changed."""
     project = load_params(params_path)
     policy = monitor_params.load(params_path).retrain

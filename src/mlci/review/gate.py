@@ -14,11 +14,11 @@ import json
 import sys
 from pathlib import Path
 
-from mlci.core import cli
+from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.params import load_params
 from mlci.core.revisions import read_json_at, resolve_base
-from mlci.evaluation.gate import METRICS, judge, read_metrics, read_thresholds
+from mlci.evaluation.gate import judge, read_metrics, read_thresholds
 from mlci.model.pipeline import set_openmp_wait_policy
 
 EXIT_FAILED = 1
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         head = read_metrics()
         base_sha = resolve_base(args.base)
         thresholds = read_thresholds(base_sha, params.gate)
-        base = read_json_at(base_sha, METRICS)
+        base = read_json_at(base_sha, paths.METRICS)
         comparison = same_rows(base_sha, thresholds.params, params.evaluate) if base is not None else None
         result = judge(head, base, thresholds, comparison)
         notes = [thresholds.describe()] if thresholds.notable else []

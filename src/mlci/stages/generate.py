@@ -17,10 +17,8 @@ from mlci.core.io import write_with
 from mlci.core.params import DemoParams, load_params
 from mlci.stages.helpers.demo import SCHEMA, generate
 
-OUTPUT = paths.DEMO_DATA
 
-
-def write_demo(params: DemoParams, path: Path = OUTPUT) -> None:
+def write_demo(params: DemoParams, path: Path = paths.DEMO_DATA) -> None:
     import pyarrow.parquet as pq
 
     def writer(tmp: Path) -> None:

@@ -19,7 +19,6 @@ from mlci.core.io import BATCH_ROWS, parquet_sink
 from mlci.core.params import NA_VALUES, CsvParams, load_params
 from mlci.stages.helpers.csvfile import stream_csv
 
-OUTPUT = paths.RAW
 READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -125,7 +124,7 @@ def main() -> int:
     def stage() -> None:
         data = load_params().data
         schema, batches = stream_source(data.source, data.csv, data.na_values)
-        with parquet_sink(OUTPUT, schema) as sink:
+        with parquet_sink(paths.RAW, schema) as sink:
             for batch in batches:
                 sink.write(batch)
             if not sink.rows:

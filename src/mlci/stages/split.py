@@ -20,11 +20,8 @@ from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.io import BATCH_ROWS, iter_parquet, parquet_sink, require
 from mlci.core.params import SplitParams, load_params
-from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.core.schema import Schema
 
-INPUT = paths.VALIDATED
-TRAIN = paths.TRAIN_SPLIT
-TEST = paths.TEST_SPLIT
 DIGIT_BITS = 16  # the radix select reads the time column 64 / 16 = 4 times
 
 
@@ -170,8 +167,8 @@ def main() -> int:
         import pyarrow.parquet as pq
 
         params = load_params().split
-        schema = Schema.load(SCHEMA_FILE)
-        source = require(INPUT)
+        schema = Schema.load(paths.SCHEMA)
+        source = require(paths.VALIDATED)
         cut = None
         if schema.time_column is not None:
             column = schema.time_column
@@ -185,7 +182,7 @@ def main() -> int:
             arrow_schema = pq.read_schema(source)
             sinks = {
                 name: outputs.enter_context(parquet_sink(path, arrow_schema))
-                for name, path in (("train", TRAIN), ("test", TEST))
+                for name, path in (("train", paths.TRAIN_SPLIT), ("test", paths.TEST_SPLIT))
             }
             for batch in iter_parquet(source, None, BATCH_ROWS):
                 test = (

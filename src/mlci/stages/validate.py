@@ -25,12 +25,9 @@ from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.io import BATCH_ROWS, iter_parquet, parquet_sink, require, write_json
 from mlci.core.params import NA_VALUES, DataParams, ValidateParams, load_params
-from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.core.schema import Schema
 from mlci.core.time_parts import as_timestamp, derived_names, time_part
 
-INPUT = paths.RAW
-OUTPUT = paths.VALIDATED
-PROFILE = paths.PROFILE
 TRUE_WORDS = {"1", "true", "t", "yes", "y"}
 FALSE_WORDS = {"0", "false", "f", "no", "n"}
 DECIMAL_COMMA = r"^[+-]?\d+,\d+$"  # 12,5: a number in a CSV written with decimal commas, read as text
@@ -443,24 +440,24 @@ def main() -> int:
         import pyarrow.parquet as pq
 
         params = load_params()
-        raw_schema = pq.read_schema(require(INPUT))
+        raw_schema = pq.read_schema(require(paths.RAW))
         with ExitStack() as outputs:
             sinks: list[Any] = []
 
             def write(table) -> None:
                 if not sinks:
-                    sinks.append(outputs.enter_context(parquet_sink(OUTPUT, table.schema)))
+                    sinks.append(outputs.enter_context(parquet_sink(paths.VALIDATED, table.schema)))
                 sinks[0].write(table)
 
             def scan(columns=None):
-                return iter_parquet(INPUT, columns, BATCH_ROWS)
+                return iter_parquet(paths.RAW, columns, BATCH_ROWS)
 
-            OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+            paths.VALIDATED.parent.mkdir(parents=True, exist_ok=True)
             schema, profile = validate_stream(
-                scan, raw_schema, params.data, params.validate_, write, spill_dir=str(OUTPUT.parent)
+                scan, raw_schema, params.data, params.validate_, write, spill_dir=str(paths.VALIDATED.parent)
             )
-        schema.save(SCHEMA_FILE)
-        write_json(PROFILE, profile)
+        schema.save(paths.SCHEMA)
+        write_json(paths.PROFILE, profile)
 
     return cli.run(stage, "validate")
 

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mlci.core import paths
 from mlci.core.params import DataParams, DemoParams, SplitParams, TrainParams, ValidateParams
 from mlci.stages import generate
 from mlci.stages.helpers import demo
@@ -118,11 +119,11 @@ def test_main(write_params, tmp_dir):
     write_params(demo={"n_rows": 500, "seed": 1})
 
     assert generate.main() == 0
-    first = (tmp_dir / generate.OUTPUT).read_bytes()
+    first = (tmp_dir / paths.DEMO_DATA).read_bytes()
     assert generate.main() == 0
 
-    assert pq.read_metadata(tmp_dir / generate.OUTPUT).num_rows == 500
-    assert (tmp_dir / generate.OUTPUT).read_bytes() == first
+    assert pq.read_metadata(tmp_dir / paths.DEMO_DATA).num_rows == 500
+    assert (tmp_dir / paths.DEMO_DATA).read_bytes() == first
 
 
 def test_main__bad_params(write_params, tmp_dir, capsys):
@@ -133,7 +134,7 @@ def test_main__bad_params(write_params, tmp_dir, capsys):
     assert capsys.readouterr().err == (
         "error: generate: params.yaml: demo.n_rows must be greater than or equal to 100; got 10.\n"
     )
-    assert not (tmp_dir / generate.OUTPUT).exists()
+    assert not (tmp_dir / paths.DEMO_DATA).exists()
 
 
 def test_write_demo__recorded_batches_follow_with_their_ids_continuing(tmp_path):
