@@ -92,7 +92,7 @@ def test_holiday_retrain__judged_on_the_same_new_rows(holiday, monkeypatch):
 
 
 def test_holiday_retrain__the_gate_passes_and_the_report_shows_the_same_rows(holiday):
-    gate = run(holiday, "python", "-m", "mlci.evaluation.gate", "--base", "HEAD", check=False)
+    gate = run(holiday, "python", "-m", "mlci.review.gate", "--base", "HEAD", check=False)
     committed_base = json.loads(run(holiday, "git", "show", "HEAD:reports/eval/metrics.json").stdout)
     committed_head = json.loads((holiday / paths.METRICS).read_text())
 
@@ -118,7 +118,7 @@ def test_weaker_model__still_fails_on_the_same_rows(base, tmp_path):
     edit_params(root, {"train": {"hist_gradient_boosting": stump}})
     reproduce(root)
 
-    gate = run(root, "python", "-m", "mlci.evaluation.gate", "--base", "HEAD", check=False)
+    gate = run(root, "python", "-m", "mlci.review.gate", "--base", "HEAD", check=False)
 
     assert gate.returncode == 1, gate.stdout + gate.stderr
     assert "fell by" in gate.stdout and "vs base on the same" in gate.stdout
@@ -134,7 +134,7 @@ def test_dropped_field__falls_back_to_the_committed_metrics_and_says_why(base, t
     assert result == Committed(
         "the base model reads fields the head's test split no longer has (account_age_days)", cause="fields"
     )
-    gate = run(root, "python", "-m", "mlci.evaluation.gate", "--base", "HEAD", check=False)
+    gate = run(root, "python", "-m", "mlci.review.gate", "--base", "HEAD", check=False)
     assert "compared with the base's committed metrics, measured on its own test rows: the base model reads" in (
         gate.stdout
     )
@@ -166,7 +166,7 @@ def test_no_cache_and_no_remote__falls_back_with_one_line(holiday, tmp_path, mon
     assert isinstance(result, Committed) and result.cause == "not-found"
     assert result.reason.startswith("models/model.skops at the base (md5 ")
     assert result.reason.endswith("is not in the DVC cache and no DVC remote is configured")
-    gate = run(root, "python", "-m", "mlci.evaluation.gate", "--base", "HEAD", check=False)
+    gate = run(root, "python", "-m", "mlci.review.gate", "--base", "HEAD", check=False)
     data = [line for line in gate.stdout.splitlines() if "committed metrics" in line]
     assert len(data) == 1, gate.stdout
 
@@ -203,7 +203,7 @@ def test_reshuffled_split__rows_the_base_trained_on_are_left_out_and_the_rest_is
     assert result.rows == result.test_rows - result.excluded
     for name in ("roc_auc", "average_precision"):
         assert result.metrics[name].interval.contains_zero, (name, result.metrics[name])
-    gate = run(random_split, "python", "-m", "mlci.evaluation.gate", "--base", "HEAD", check=False)
+    gate = run(random_split, "python", "-m", "mlci.review.gate", "--base", "HEAD", check=False)
     assert gate.returncode == 0, gate.stdout
     assert "the base model trained on" in gate.stdout
 

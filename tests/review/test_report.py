@@ -237,7 +237,7 @@ def test_end_to_end__two_commits(tmp_path):
     assert [block.count("\n    line [") for block in mermaid_blocks(text)] == [2, 2]
     assert "pipeline run 1m 01s · [workflow run](https://ci/run/7)" in text
     verdict = json.loads((root / "report/gate.json").read_text())
-    gate = run("python", "-m", "mlci.evaluation.gate", "--base", base, check=False)
+    gate = run("python", "-m", "mlci.review.gate", "--base", base, check=False)
     assert gate.returncode == (0 if verdict["passed"] else 1), gate.stdout + gate.stderr
     assert text.splitlines()[3].startswith(
         "**Quality gate: passed.**" if verdict["passed"] else "**Quality gate: failed.**"
