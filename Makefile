@@ -214,4 +214,4 @@ $(BIN)/.scale: $(BIN)/.runtime requirements-scale.txt
 setup-scale: $(BIN)/.scale  ## add LightGBM and Dask for train.engine: dask_lightgbm
 
 clean:  ## remove the virtual environment and caches (DVC cache and outputs stay)
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
