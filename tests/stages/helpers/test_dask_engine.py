@@ -33,7 +33,7 @@ from mlci.serve.params import ServeParams
 pytest.importorskip("lightgbm", reason="the scale extra is not installed: make setup-scale")
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MAX_AUC_GAP = 0.01
 
 
