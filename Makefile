@@ -22,7 +22,7 @@ LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes
 LOCKS := requirements.txt requirements-scale.txt requirements-dev.txt
 PIP_BOOTSTRAP := --quiet --disable-pip-version-check --no-warn-script-location --require-hashes --no-deps
 
-.PHONY: help setup setup-dev repro test test-core durations test-workflows test-services test-fast lint lint-workflows lock lock-check report gate bench clean
+.PHONY: help setup setup-dev repro test test-core durations test-workflows test-services test-fast lint typecheck format lint-workflows lock lock-check report gate bench clean
 .PHONY: sweep bench-sweep
 .PHONY: package release models promote verify-package audit secrets
 .PHONY: new-batch drift intake monitor bench-drift bench-gate
@@ -94,10 +94,17 @@ test-services: setup-dev  ## the prediction service (server, image, fuzzing) and
 test-fast: setup-dev  ## the unit tests only
 	python -m pytest -m "not slow"
 
-lint: setup-dev  ## ruff, the locks, the workflow checks (zizmor, GitHub JSON schemas), hadolint, the secrets scan
+lint: setup-dev  ## ruff, mypy, the locks, the workflow checks (zizmor, GitHub JSON schemas), hadolint, the secrets scan
 	ruff check src tests benchmarks
 	ruff format --check src tests benchmarks
-	$(MAKE) --no-print-directory lock-check lint-workflows lint-docker secrets
+	$(MAKE) --no-print-directory typecheck lock-check lint-workflows lint-docker secrets
+
+typecheck: setup-dev  ## mypy over src/ (strict for core, model and evaluation; settings in pyproject.toml)
+	mypy
+
+format: setup-dev  ## ruff format, then ruff's safe fixes, over src tests benchmarks
+	ruff format src tests benchmarks
+	ruff check --fix src tests benchmarks
 
 lint-workflows: setup-dev  ## zizmor and the GitHub workflow/action/dependabot schemas
 	zizmor --offline .github
@@ -217,4 +224,4 @@ $(BIN)/.scale: $(BIN)/.runtime requirements-scale.txt
 setup-scale: $(BIN)/.scale  ## add LightGBM and Dask for train.engine: dask_lightgbm
 
 clean:  ## remove the virtual environment and caches (DVC cache and outputs stay)
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

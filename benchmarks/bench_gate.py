@@ -95,14 +95,15 @@ def interval_seconds(rows: int, method: str) -> float:
     """The intervals of all seven metrics alone, in this process, on `rows` synthetic scores of two models."""
     import numpy as np
 
-    from mlci.evaluation.paired import METRICS, intervals
+    from mlci.core.metric_names import METRIC_NAMES
+    from mlci.evaluation.paired import intervals
 
     rng = np.random.default_rng(0)
     y = (rng.random(rows) < 0.03).astype(int)
     base = np.clip(rng.normal(0.3 + 0.3 * y, 0.2), 0, 1)
     head = np.clip(base + rng.normal(0.02 * y, 0.05), 0, 1)
     started = time.perf_counter()
-    intervals(y, head, base, (0.5, 0.5), METRICS, 0.95, method, resamples=1000, seed=42)
+    intervals(y, head, base, (0.5, 0.5), METRIC_NAMES, 0.95, method, resamples=1000, seed=42)
     return time.perf_counter() - started
 
 

@@ -2,7 +2,7 @@
 
 Each stage runs as its own process (`python -m mlci.stages.<name>`) on demo data, and `os.wait4` gives its peak RSS.
 The sizes are modest so the test stays quick, yet large enough that the buffers are full at both (a row group per
-output, `ROW_GROUP` rows: the test split's fills after ROW_GROUP / test_size rows). `make bench` measures the same
+output, `BATCH_ROWS` rows: the test split's fills after BATCH_ROWS / test_size rows). `make bench` measures the same
 at tens of millions of rows.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlci.core.io import ROW_GROUP
+from mlci.core.io import BATCH_ROWS
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def peak_rss(root: Path, module: str) -> int:
 
 @pytest.fixture(scope="module", params=["timestamp", None], ids=["time-split", "hash-split"])
 def peaks(request, tmp_path_factory) -> dict[str, list[int]]:
-    assert min(SIZES) > ROW_GROUP
+    assert min(SIZES) > BATCH_ROWS
     result: dict[str, list[int]] = {stage: [] for stage in STAGES}
     for rows in SIZES:
         root = tmp_path_factory.mktemp(f"rows-{rows}")

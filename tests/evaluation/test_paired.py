@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from mlci.core.metric_names import METRIC_NAMES
 from mlci.evaluation import paired
 from mlci.evaluation.metrics import scores
-from mlci.evaluation.paired import METRICS, delong, intervals
+from mlci.evaluation.paired import delong, intervals
 
 
 def two_models(n: int, seed: int = 0, lift: float = 0.02, digits: int = 3):
@@ -23,10 +24,10 @@ def two_models(n: int, seed: int = 0, lift: float = 0.02, digits: int = 3):
 def test_intervals__point_estimates_are_the_metrics_of_each_model():
     y, head, base = two_models(5_000)
 
-    found = intervals(y, head, base, (0.5, 0.4), METRICS, 0.95)
+    found = intervals(y, head, base, (0.5, 0.4), METRIC_NAMES, 0.95)
 
     new, old = scores(y, head, 0.5), scores(y, base, 0.4)
-    for name in METRICS:
+    for name in METRIC_NAMES:
         assert found[name].delta == pytest.approx(new[name] - old[name], abs=1e-4), name  # scores() rounds to 4
 
 
@@ -34,7 +35,7 @@ def test_intervals__point_estimates_are_the_metrics_of_each_model():
 def test_intervals__the_change_lies_inside_its_interval(method):
     y, head, base = two_models(5_000)
 
-    for name, interval in intervals(y, head, base, (0.5, 0.5), METRICS, 0.95, method, 500, 1).items():
+    for name, interval in intervals(y, head, base, (0.5, 0.5), METRIC_NAMES, 0.95, method, 500, 1).items():
         assert interval.low <= interval.delta <= interval.high, name
 
 
@@ -65,10 +66,10 @@ def test_average_precision_influence__is_the_gradient_of_the_weighted_metric():
 def test_intervals__analytic_and_bootstrap_agree_on_a_large_sample():
     y, head, base = two_models(20_000, seed=2)
 
-    analytic = intervals(y, head, base, (0.5, 0.5), METRICS, 0.95)
-    bootstrap = intervals(y, head, base, (0.5, 0.5), METRICS, 0.95, "bootstrap", 1000, 7)
+    analytic = intervals(y, head, base, (0.5, 0.5), METRIC_NAMES, 0.95)
+    bootstrap = intervals(y, head, base, (0.5, 0.5), METRIC_NAMES, 0.95, "bootstrap", 1000, 7)
 
-    for name in METRICS:
+    for name in METRIC_NAMES:
         a, b = analytic[name], bootstrap[name]
         assert a.delta == pytest.approx(b.delta)
         width_a, width_b = a.high - a.low, b.high - b.low
@@ -93,7 +94,7 @@ def test_delong__matches_a_paired_bootstrap_of_the_auc_difference():
 def test_intervals__identical_models_change_nothing():
     y, head, _ = two_models(1_000)
 
-    for name, interval in intervals(y, head, head, (0.5, 0.5), METRICS, 0.95).items():
+    for name, interval in intervals(y, head, head, (0.5, 0.5), METRIC_NAMES, 0.95).items():
         assert (interval.delta, interval.low, interval.high) == pytest.approx((0, 0, 0), abs=1e-12), name
         assert interval.contains_zero
 
@@ -112,7 +113,7 @@ def test_intervals__one_class_only_gives_none():
     y = np.zeros(100, dtype=int)
     p = np.linspace(0, 1, 100)
 
-    assert intervals(y, p, p[::-1], (0.5, 0.5), METRICS, 0.95) == {}
+    assert intervals(y, p, p[::-1], (0.5, 0.5), METRIC_NAMES, 0.95) == {}
 
 
 def test_intervals__bootstrap_blocks_cover_every_resample(monkeypatch):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from mlci.core import markdown
+from mlci.core.markdown import GITHUB_BODY_LIMIT
 from mlci.review import comment, render
 from mlci.review.comment import COMMENT_LIMIT, MARKER
 
@@ -516,9 +517,10 @@ def test_comment_py__imports_only_the_standard_library() -> None:
     assert {name.split(".")[0] for name in imported} <= {*sys.stdlib_module_names, "__future__"}, imported
 
 
-def test_render_uses_the_constants_of_comment_py() -> None:
-    assert render.MARKER is comment.MARKER and render.COMMENT_LIMIT is comment.COMMENT_LIMIT
-    assert render.MAX_CHARS < COMMENT_LIMIT, "room for CML's watermark"
+def test_render_and_comment_py_agree_on_the_marker_and_the_limit() -> None:
+    assert render.MARKER is comment.MARKER
+    assert comment.COMMENT_LIMIT == GITHUB_BODY_LIMIT, "comment.py spells core's limit out: it imports no mlci"
+    assert render.MAX_CHARS < GITHUB_BODY_LIMIT, "room for CML's watermark"
 
 
 def test_run__gives_the_tool_an_empty_stdin() -> None:

@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 
 from mlci.core.errors import DataError
+from mlci.core.markdown import GITHUB_BODY_LIMIT
 from mlci.review import sweep as sweep_module
-from mlci.review.render import COMMENT_LIMIT, fit, render
+from mlci.review.render import fit, render
 from mlci.review.sweep import Run, Score, Sweep, own_params
 from mlci.review.sweep_render import markdown
 from report_fixtures import fixture_data, mermaid_blocks, table_row
@@ -198,7 +199,7 @@ def test_fit__sweep_is_trimmed_before_the_metrics_and_kept_whole_in_the_full_rep
 
     comment, full = fit(data), render(data)
 
-    assert len(full) > COMMENT_LIMIT and len(comment) < COMMENT_LIMIT
+    assert len(full) > GITHUB_BODY_LIMIT and len(comment) < GITHUB_BODY_LIMIT
     assert full.count("| `train.k0=") == 199
     assert table_row(comment, "roc_auc ↑")[3] == "-0.0137", "the metrics table is kept whole"
     kept = comment.count("| `train.k0=")

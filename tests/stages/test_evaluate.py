@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
+from mlci.core import paths
 from mlci.core.frames import read_split
 from mlci.core.params import EvaluateParams
 from mlci.core.schema import Schema
@@ -42,8 +43,8 @@ def set_evaluate_params(root, **changes) -> None:
 
 def inputs():
     schema = Schema.load()
-    X, y, frame = read_split(stage.TEST, schema, extra=(schema.segment_column,))
-    return load_model(stage.MODEL), X, y, frame[schema.segment_column].to_numpy(), schema
+    X, y, frame = read_split(paths.TEST_SPLIT, schema, extra=(schema.segment_column,))
+    return load_model(paths.MODEL), X, y, frame[schema.segment_column].to_numpy(), schema
 
 
 def test_evaluate(trained_project):
@@ -107,7 +108,7 @@ def test_importance__one_class_sample(trained_project):
 def test_main(trained_project):
     assert stage.main() == 0
 
-    root = trained_project / stage.OUT
+    root = trained_project / paths.EVAL
     written = {name: json.loads((root / name).read_text(encoding="utf-8")) for name in OUTPUTS}
     assert set(written["metrics.json"]) == {
         "roc_auc",
@@ -126,11 +127,11 @@ def test_main(trained_project):
 
 def test_main__same_bytes_twice(trained_project):
     stage.main()
-    first = {name: (trained_project / stage.OUT / name).read_bytes() for name in OUTPUTS}
+    first = {name: (trained_project / paths.EVAL / name).read_bytes() for name in OUTPUTS}
 
     stage.main()
 
-    assert {name: (trained_project / stage.OUT / name).read_bytes() for name in OUTPUTS} == first
+    assert {name: (trained_project / paths.EVAL / name).read_bytes() for name in OUTPUTS} == first
 
 
 def test_main__same_bytes_on_any_number_of_threads(trained_project):
@@ -141,7 +142,7 @@ def test_main__same_bytes_on_any_number_of_threads(trained_project):
     for threads in (1, 2, 4):  # conftest sets OMP_NUM_THREADS, so 4 threads run even on 2 cores
         with threadpool_limits(limits=threads):
             assert stage.main() == 0
-        outputs.append({name: (trained_project / stage.OUT / name).read_bytes() for name in OUTPUTS})
+        outputs.append({name: (trained_project / paths.EVAL / name).read_bytes() for name in OUTPUTS})
 
     assert outputs[1] == outputs[0]
     assert outputs[2] == outputs[0]
@@ -157,12 +158,12 @@ def test_main__openmp_threads_sleep_when_idle(trained_project, monkeypatch):
 
 def test_main__threshold_changes_only_threshold_metrics(trained_project):
     stage.main()
-    before = json.loads((trained_project / stage.OUT / "metrics.json").read_text(encoding="utf-8"))
+    before = json.loads((trained_project / paths.EVAL / "metrics.json").read_text(encoding="utf-8"))
     set_evaluate_params(trained_project, threshold=0.05)
 
     stage.main()
 
-    after = json.loads((trained_project / stage.OUT / "metrics.json").read_text(encoding="utf-8"))
+    after = json.loads((trained_project / paths.EVAL / "metrics.json").read_text(encoding="utf-8"))
     same = {"roc_auc", "average_precision", "log_loss", "brier"}
     assert {k: after[k] for k in same} == {k: before[k] for k in same}
     assert after["recall"] > before["recall"]
@@ -174,11 +175,11 @@ def test_main__no_model(split_project, capsys):
     assert capsys.readouterr().err == (
         "error: evaluate: model file 'models/model.skops' not found; run `dvc repro` to train it\n"
     )
-    assert not (split_project / stage.OUT).exists()
+    assert not (split_project / paths.EVAL).exists()
 
 
 def test_main__untrusted_model(trained_project, capsys):
-    (trained_project / stage.MODEL).write_bytes(b"#!/bin/sh\necho pwned\n")
+    (trained_project / paths.MODEL).write_bytes(b"#!/bin/sh\necho pwned\n")
 
     assert stage.main() == 2
 

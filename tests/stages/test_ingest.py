@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import stat
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mlci.core import paths
 from mlci.core.errors import DataError
-from mlci.core.io import atomic_path, write_json
 from mlci.core.params import CsvParams
 from mlci.stages import ingest
-from mlci.stages.helpers.csvfile import detect_delimiter
 
 MIXED_CSV = """id,amount,plan,score,active,signup,churned
 1,10.5,basic,,true,2026-01-02,yes
@@ -241,20 +239,6 @@ def test_read_source__bad_dialect(tmp_dir, text, options, message):
     assert message in str(caught.value)
 
 
-def test_detect_delimiter__uneven_lines(tmp_dir):
-    """No candidate splits every line evenly: the one that splits the header most wins."""
-    (tmp_dir / "data.csv").write_text("a;b;c\n1;2;3\n4;5\n", encoding="utf-8")
-
-    assert detect_delimiter(tmp_dir / "data.csv") == ";"
-
-
-def test_detect_delimiter__reads_only_the_start(tmp_dir):
-    """A long file: the sample ends at the last whole line in the first block, and a cut line does not count."""
-    (tmp_dir / "data.csv").write_text("a;b\n" + "1;2\n" * 100_000, encoding="utf-8")
-
-    assert detect_delimiter(tmp_dir / "data.csv") == ";"
-
-
 def test_read_source__directory(tmp_dir):
     (tmp_dir / "folder.csv").mkdir()
 
@@ -268,7 +252,7 @@ def test_main(write_params, tmp_dir):
 
     assert ingest.main() == 0
 
-    written = pq.read_table(tmp_dir / ingest.OUTPUT)
+    written = pq.read_table(tmp_dir / paths.RAW)
     assert written.equals(ingest.read_source("data.csv"))
     assert written.schema.metadata is None  # no writer metadata: the bytes depend on the data only
 
@@ -281,7 +265,7 @@ def test_main__csv_settings(write_params, tmp_dir):
 
     assert ingest.main() == 0
 
-    written = pq.read_table(tmp_dir / ingest.OUTPUT)
+    written = pq.read_table(tmp_dir / paths.RAW)
     assert written.to_pydict() == {"id": [1, 2], "prix": [2.5, None], "ville": ["Genève", "NA"]}
 
 
@@ -290,10 +274,10 @@ def test_main__same_bytes_twice(write_params, tmp_dir):
     write_params(data={"source": "data.csv"})
 
     ingest.main()
-    first = (tmp_dir / ingest.OUTPUT).read_bytes()
+    first = (tmp_dir / paths.RAW).read_bytes()
     ingest.main()
 
-    assert (tmp_dir / ingest.OUTPUT).read_bytes() == first
+    assert (tmp_dir / paths.RAW).read_bytes() == first
 
 
 @pytest.mark.parametrize(("name", "content", "message"), BAD_SOURCES)
@@ -301,7 +285,7 @@ def test_main__bad_source_keeps_previous_output(write_params, tmp_dir, capsys, n
     (tmp_dir / "good.csv").write_text(MIXED_CSV, encoding="utf-8")
     write_params(data={"source": "good.csv"})
     assert ingest.main() == 0
-    before = (tmp_dir / ingest.OUTPUT).read_bytes()
+    before = (tmp_dir / paths.RAW).read_bytes()
     _write(tmp_dir / name, content)
     write_params(data={"source": name})
 
@@ -311,29 +295,5 @@ def test_main__bad_source_keeps_previous_output(write_params, tmp_dir, capsys, n
     assert err.startswith("error: ingest: ")
     assert message in err
     assert err.count("\n") == 1
-    assert (tmp_dir / ingest.OUTPUT).read_bytes() == before
-    assert sorted(os.listdir(tmp_dir / ingest.OUTPUT.parent)) == [ingest.OUTPUT.name], "no temp file left behind"
-
-
-def test_atomic_path__failure_keeps_previous_file(tmp_path):
-    target = tmp_path / "out" / "metrics.json"
-    write_json(target, {"roc_auc": 0.9})
-    before = target.read_bytes()
-
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_text("{half a fi", encoding="utf-8")
-        raise RuntimeError("the writer failed half-way")
-
-    assert target.read_bytes() == before
-    assert os.listdir(target.parent) == ["metrics.json"]
-
-
-def test_atomic_path__file_mode(tmp_path):
-    """Outputs get the mode of any new file (umask applied), not the private 0600 of a temp file."""
-    mask = os.umask(0o022)
-    try:
-        write_json(tmp_path / "metrics.json", {})
-    finally:
-        os.umask(mask)
-
-    assert stat.S_IMODE((tmp_path / "metrics.json").stat().st_mode) == 0o644
+    assert (tmp_dir / paths.RAW).read_bytes() == before
+    assert sorted(os.listdir(tmp_dir / paths.RAW.parent)) == [paths.RAW.name], "no temp file left behind"

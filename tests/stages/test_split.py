@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mlci.core import paths
 from mlci.core.errors import DataError
 from mlci.core.params import SplitParams
 from mlci.stages import split as stage
@@ -142,7 +143,7 @@ def test_class_counts():
 
 def _validated_project(tmp_dir, write_params, table: pa.Table, **data):
     (tmp_dir / "data/raw").mkdir(parents=True)
-    pq.write_table(table, tmp_dir / validate.INPUT)
+    pq.write_table(table, tmp_dir / paths.RAW)
     write_params(data={"target": "y", **data}, validate={"min_rows": 10}, split={"test_size": 0.25, "seed": 4})
     assert validate.main() == 0
 
@@ -168,9 +169,9 @@ def test_main__time_based(tmp_dir, write_params, times):
 
     assert stage.main() == 0
 
-    train, test = pq.read_table(tmp_dir / stage.TRAIN), pq.read_table(tmp_dir / stage.TEST)
+    train, test = pq.read_table(tmp_dir / paths.TRAIN_SPLIT), pq.read_table(tmp_dir / paths.TEST_SPLIT)
     assert (train.num_rows, test.num_rows) == (60, 20)
-    assert train.column_names == test.column_names == pq.read_table(tmp_dir / stage.INPUT).column_names
+    assert train.column_names == test.column_names == pq.read_table(tmp_dir / paths.VALIDATED).column_names
     # Rows are stored newest first, so the test set is the first 20 rows.
     assert test.column("x").to_pylist() == [float(i % 7) for i in range(20)]
 
@@ -181,15 +182,15 @@ def test_main__stratified(tmp_dir, write_params):
     _validated_project(tmp_dir, write_params, table)
 
     assert stage.main() == 0
-    first = (tmp_dir / stage.TEST).read_bytes()
+    first = (tmp_dir / paths.TEST_SPLIT).read_bytes()
     assert stage.main() == 0
 
-    test = pq.read_table(tmp_dir / stage.TEST).column("y").to_numpy()
-    train = pq.read_table(tmp_dir / stage.TRAIN).column("y").to_numpy()
+    test = pq.read_table(tmp_dir / paths.TEST_SPLIT).column("y").to_numpy()
+    train = pq.read_table(tmp_dir / paths.TRAIN_SPLIT).column("y").to_numpy()
     assert len(test) + len(train) == rows
     assert abs(len(test) / rows - 0.25) < 0.03
     assert abs(test.mean() - 0.25) < 0.03  # stratified: the positive rate is about the same in both
-    assert (tmp_dir / stage.TEST).read_bytes() == first
+    assert (tmp_dir / paths.TEST_SPLIT).read_bytes() == first
 
 
 def test_main__hash_split_ignores_row_order(tmp_dir, write_params):
@@ -200,7 +201,7 @@ def test_main__hash_split_ignores_row_order(tmp_dir, write_params):
     for order in (np.arange(rows), np.random.default_rng(0).permutation(rows)):
         _validated_project(tmp_dir, write_params, table.take(order))
         assert stage.main() == 0
-        members.append(sorted(pq.read_table(tmp_dir / stage.TEST).column("x").to_pylist()))
+        members.append(sorted(pq.read_table(tmp_dir / paths.TEST_SPLIT).column("x").to_pylist()))
         for path in ("data/raw", "data/validated", "data/split"):
             shutil.rmtree(tmp_dir / path)
 
@@ -217,7 +218,7 @@ def test_main__no_positives_in_test(tmp_dir, write_params, capsys):
         "error: split: the test split has no positive rows (20 rows in all); the time-based split puts the latest "
         "rows in test; use more data, a larger split.test_size, or unset data.time_column for a stratified split\n"
     )
-    assert not (tmp_dir / stage.TEST).exists()
+    assert not (tmp_dir / paths.TEST_SPLIT).exists()
 
 
 def test_main__no_input(write_params, capsys):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
+from mlci.core import paths
 from mlci.core.frames import read_split
 from mlci.core.params import TrainParams
 from mlci.core.schema import Schema
@@ -24,7 +25,7 @@ def set_train_params(root, **changes) -> None:
 
 def test_train(split_project):
     schema = Schema.load()
-    X, y, _ = read_split(stage.TRAIN, schema)
+    X, y, _ = read_split(paths.TRAIN_SPLIT, schema)
 
     model = stage.train(TrainParams(model="logistic_regression"), schema, X, y)
 
@@ -34,7 +35,7 @@ def test_train(split_project):
 
 def test_metadata(split_project):
     schema = Schema.load()
-    X, y, _ = read_split(stage.TRAIN, schema)
+    X, y, _ = read_split(paths.TRAIN_SPLIT, schema)
     params = TrainParams(model="random_forest", class_weight="balanced")
 
     meta = stage.metadata(params, schema, y)
@@ -54,11 +55,11 @@ def test_main(split_project, family):
     set_train_params(split_project, model=family)
 
     assert stage.main() == 0
-    first = (split_project / stage.MODEL).read_bytes()
+    first = (split_project / paths.MODEL).read_bytes()
     assert stage.main() == 0
 
-    assert (split_project / stage.MODEL).read_bytes() == first, "the same inputs must give the same model bytes"
-    model = load_model(stage.MODEL)
+    assert (split_project / paths.MODEL).read_bytes() == first, "the same inputs must give the same model bytes"
+    model = load_model(paths.MODEL)
     assert (
         type(model.named_steps["model"]).__name__
         == {
@@ -67,7 +68,7 @@ def test_main(split_project, family):
             "hist_gradient_boosting": "HistGradientBoostingClassifier",
         }[family]
     )
-    meta = json.loads((split_project / stage.METADATA).read_text(encoding="utf-8"))
+    meta = json.loads((split_project / paths.MODEL_METADATA).read_text(encoding="utf-8"))
     assert meta["model"] == family
     assert meta["seed"] == 42
 
@@ -75,12 +76,12 @@ def test_main(split_project, family):
 def test_main__seed_changes_the_model(split_project):
     set_train_params(split_project, model="random_forest", seed=1)
     stage.main()
-    first = (split_project / stage.MODEL).read_bytes()
+    first = (split_project / paths.MODEL).read_bytes()
     set_train_params(split_project, seed=2)
 
     stage.main()
 
-    assert (split_project / stage.MODEL).read_bytes() != first
+    assert (split_project / paths.MODEL).read_bytes() != first
 
 
 def test_main__no_training_data(write_params, demo_params, capsys):
@@ -94,26 +95,26 @@ def test_main__no_training_data(write_params, demo_params, capsys):
 
 
 def test_main__no_split(split_project, capsys):
-    (split_project / stage.TRAIN).unlink()
+    (split_project / paths.TRAIN_SPLIT).unlink()
 
     assert stage.main() == 2
 
     assert capsys.readouterr().err == (
         "error: train: 'data/split/train.parquet' not found; run `dvc repro` so the earlier stages produce it\n"
     )
-    assert not (split_project / stage.MODEL).exists()
+    assert not (split_project / paths.MODEL).exists()
 
 
 def test_main__bad_params_keep_previous_model(split_project, capsys):
     assert stage.main() == 0
-    before = (split_project / stage.MODEL).read_bytes()
+    before = (split_project / paths.MODEL).read_bytes()
     set_train_params(split_project, model="xgboost")
 
     assert stage.main() == 2
 
     assert "error: train: params.yaml: train.model must be 'logistic_regression'" in capsys.readouterr().err
-    assert (split_project / stage.MODEL).read_bytes() == before
-    assert np.isfinite(load_model(stage.MODEL).predict_proba(read_split(stage.TRAIN, Schema.load())[0])).all()
+    assert (split_project / paths.MODEL).read_bytes() == before
+    assert np.isfinite(load_model(paths.MODEL).predict_proba(read_split(paths.TRAIN_SPLIT, Schema.load())[0])).all()
 
 
 def test_train__same_model_on_any_number_of_threads(split_project, tmp_path, monkeypatch):
@@ -127,7 +128,7 @@ def test_train__same_model_on_any_number_of_threads(split_project, tmp_path, mon
     monkeypatch.setattr(model_module, "MIN_ROWS_FOR_FIT_THREADS", 0)  # threads even on these 1,600 rows
 
     schema = Schema.load()
-    X, y, _ = read_split(stage.TRAIN, schema)
+    X, y, _ = read_split(paths.TRAIN_SPLIT, schema)
     for threads in (1, 2, 4):  # conftest sets OMP_NUM_THREADS, so even 4 threads on 2 cores are used as asked
         with threadpool_limits(limits=threads):
             model = stage.train(TrainParams(), schema, X, y)
@@ -172,7 +173,7 @@ def test_train__threads(split_project, monkeypatch, min_rows, openmp):
 
     monkeypatch.setattr(stage, "build_pipeline", recording)
     schema = Schema.load()
-    X, y, _ = read_split(stage.TRAIN, schema)
+    X, y, _ = read_split(paths.TRAIN_SPLIT, schema)
     with threadpool_limits(limits=2):
         stage.train(TrainParams(model="logistic_regression"), schema, X, y)
 

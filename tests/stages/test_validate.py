@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mlci.core import paths
 from mlci.core.errors import DataError
 from mlci.core.params import DataParams, ValidateParams
 from mlci.core.schema import Schema
@@ -422,7 +423,7 @@ def test_validate__declared_categorical_keeps_decimal_comma_text():
 
 def test_main(write_params, tmp_dir):
     (tmp_dir / "data/raw").mkdir(parents=True)
-    pq.write_table(make_table(), tmp_dir / stage.INPUT)
+    pq.write_table(make_table(), tmp_dir / paths.RAW)
     write_params(data={"target": "y", "id_column": "id"}, validate={"min_rows": 10})
 
     assert stage.main() == 0
@@ -430,13 +431,13 @@ def test_main(write_params, tmp_dir):
     assert Schema.load(tmp_dir / "data/validated/schema.json") == Schema(
         target="y", numeric=["amount"], categorical=["plan"], class_labels={"0": "no", "1": "yes"}
     )
-    assert pq.read_table(tmp_dir / stage.OUTPUT).column_names == ["amount", "plan", "y"]
-    assert (tmp_dir / stage.PROFILE).read_text(encoding="utf-8").startswith('{\n  "class_labels"')
+    assert pq.read_table(tmp_dir / paths.VALIDATED).column_names == ["amount", "plan", "y"]
+    assert (tmp_dir / paths.PROFILE).read_text(encoding="utf-8").startswith('{\n  "class_labels"')
 
 
 def test_main__bad_data(write_params, tmp_dir, capsys):
     (tmp_dir / "data/raw").mkdir(parents=True)
-    pq.write_table(make_table(y=["yes"] * N), tmp_dir / stage.INPUT)
+    pq.write_table(make_table(y=["yes"] * N), tmp_dir / paths.RAW)
     write_params(data={"target": "y"}, validate={"min_rows": 10})
 
     assert stage.main() == 2
@@ -444,7 +445,7 @@ def test_main__bad_data(write_params, tmp_dir, capsys):
     assert capsys.readouterr().err == (
         "error: validate: target 'y' has only one class ('yes'); a classifier needs examples of both classes\n"
     )
-    assert not (tmp_dir / stage.OUTPUT).exists()
+    assert not (tmp_dir / paths.VALIDATED).exists()
 
 
 def test_main__no_input(write_params, capsys):

@@ -1,8 +1,9 @@
 """ci.yml through act: each job provisions the interpreter once and runs the project's own `make` targets in it.
 
 The tests run as one job per suite, the unit and pipeline suite as three jobs of a third each: a pull request runs
-the workflow and service suites only when it changes what they guard; a push to main runs every suite. Here each job's pytest gets a few quick files (`SAMPLE`), one per suite,
-of which its marker keeps its own: the whole suite would run act inside act.
+the workflow and service suites only when it changes what they guard; a push to main runs every suite. Here each
+job's pytest gets a few quick files (`SAMPLE`), one per suite, of which its marker keeps its own: the whole suite
+would run act inside act.
 
 The audit job asks PyPI's JSON API about every locked package; this machine reaches only the package index, so
 there pip-audit runs but cannot audit, and the job fails: what is checked here is that it ran on both locks.

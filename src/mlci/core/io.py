@@ -15,7 +15,9 @@ from typing import Any
 
 from mlci.core.errors import DataError
 
-ROW_GROUP = 65_536  # rows per Parquet row group: what a streaming writer holds in memory (and a Dask partition)
+# Rows per record batch read and per Parquet row group written: what a stage holds in memory at a time (and a Dask
+# partition).
+BATCH_ROWS = 65_536
 
 
 @contextmanager
@@ -85,11 +87,11 @@ def write_parquet(path: Path | str, table: Any) -> None:
     """Write a pyarrow Table atomically, with settings fixed so the bytes depend only on the data."""
     import pyarrow.parquet as pq
 
-    write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP))
+    write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=BATCH_ROWS))
 
 
 class ParquetSink:
-    """Record batches in, Parquet row groups of `ROW_GROUP` rows out.
+    """Record batches in, Parquet row groups of `BATCH_ROWS` rows out.
 
     The file has the bytes `write_parquet` gives the whole table, with at most about one row group in memory.
     """
@@ -110,14 +112,14 @@ class ParquetSink:
                 self._pending.append(batch)
                 self._pending_rows += batch.num_rows
                 self.rows += batch.num_rows
-        while self._pending_rows >= ROW_GROUP:
-            self._flush(ROW_GROUP)
+        while self._pending_rows >= BATCH_ROWS:
+            self._flush(BATCH_ROWS)
 
     def _flush(self, rows: int) -> None:
         import pyarrow as pa
 
         table = pa.Table.from_batches(self._pending, self.schema)
-        self._writer.write_table(table.slice(0, rows).combine_chunks(), row_group_size=ROW_GROUP)
+        self._writer.write_table(table.slice(0, rows).combine_chunks(), row_group_size=BATCH_ROWS)
         rest = table.slice(rows)
         self._pending, self._pending_rows = rest.to_batches(), rest.num_rows
 
@@ -140,7 +142,7 @@ def parquet_sink(path: Path | str, schema: Any) -> Iterator[ParquetSink]:
         sink.close()
 
 
-def iter_parquet(path: Path | str, columns: list[str] | None = None, batch_rows: int = 65_536) -> Iterator[Any]:
+def iter_parquet(path: Path | str, columns: list[str] | None = None, batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
     """Yield one Parquet file's record batches of at most `batch_rows` rows, in file order.
 
     `pre_buffer=False`: with it, pyarrow reads every row group's column chunks ahead, the whole file in memory.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+GITHUB_BODY_LIMIT = 65_536  # characters in a comment or pull-request body: GitHub rejects longer ones
 # The characters that start markup inside a line: code, emphasis, links and images (a `[` opens both), HTML and
 # autolinks, strikethrough, entities, table cells and GitHub's math. CommonMark shows a backslash-escaped one as itself.
 # Others (`.`, `-`, `#`, `(`, ...) act only at the start of a line or after one of these, and stay readable.

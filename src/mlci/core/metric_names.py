@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-HIGHER_IS_BETTER = {
+# A type for params (pydantic names the choices in this order); tests/core/test_metric_names.py holds it equal to the
+# keys of HIGHER_IS_BETTER.
+MetricName = Literal["roc_auc", "average_precision", "precision", "recall", "f1", "log_loss", "brier"]
+METRIC_NAMES: tuple[MetricName, ...] = get_args(MetricName)
+HIGHER_IS_BETTER: dict[str, bool] = {
     "roc_auc": True,
     "average_precision": True,
     "precision": True,
@@ -13,5 +17,6 @@ HIGHER_IS_BETTER = {
     "log_loss": False,
     "brier": False,
 }
-MetricName = Literal[tuple(HIGHER_IS_BETTER)]  # type: ignore[valid-type]  # one list, also a type for params
-SEGMENT_METRICS = ("roc_auc", "average_precision", "f1")  # the per-segment columns of the report
+# The headline metrics: the per-segment columns of the report and the model card, the registry's listing, a release's
+# metadata.
+KEY_METRICS: tuple[MetricName, ...] = ("roc_auc", "average_precision", "f1")

@@ -294,7 +294,7 @@ def load_gate(text: str, where: str) -> GateParams | None:
     return _validate({"gate": raw["gate"]}, where).gate if "gate" in raw else None
 
 
-def _sections(text: str, where: str) -> dict:
+def _sections(text: str, where: str) -> dict[str, Any]:
     """The parsed text as a mapping of sections, or `ParamsError` saying where the YAML is broken."""
     try:
         raw = yaml.safe_load(text)
@@ -310,7 +310,7 @@ def _sections(text: str, where: str) -> dict:
     return raw
 
 
-def _validate(raw: dict, where: str) -> Params:
+def _validate(raw: dict[str, Any], where: str) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:

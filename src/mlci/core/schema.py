@@ -12,8 +12,6 @@ from pathlib import Path
 from mlci.core import paths
 from mlci.core.io import read_json, require, write_json
 
-SCHEMA_FILE = paths.SCHEMA
-
 
 @dataclass(frozen=True)
 class Schema:
@@ -28,9 +26,9 @@ class Schema:
     def features(self) -> list[str]:
         return [*self.numeric, *self.categorical]
 
-    def save(self, path: Path | str = SCHEMA_FILE) -> None:
+    def save(self, path: Path | str = paths.SCHEMA) -> None:
         write_json(path, asdict(self))
 
     @classmethod
-    def load(cls, path: Path | str = SCHEMA_FILE) -> Schema:
+    def load(cls, path: Path | str = paths.SCHEMA) -> Schema:
         return cls(**read_json(require(path)))

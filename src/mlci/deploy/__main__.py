@@ -34,7 +34,8 @@ def _package(args: argparse.Namespace, tag: bool) -> int:
     created = register(settings, built) if tag else None
     print(built.summary)
     print(f"package: {built.folder} and {built.archive}")
-    print(f"gate: {built.meta.challenge.verdict}")
+    challenge = built.meta.challenge
+    print(f"gate: {challenge.verdict if challenge else 'not judged'}")
     if created and built.existing:
         print(f"this commit is already {created}: package rebuilt, nothing new tagged")
     elif created:

@@ -14,6 +14,7 @@ from mlci.core import paths
 from mlci.core.errors import ReleaseError
 from mlci.core.frames import read_split
 from mlci.core.io import read_parquet, write_json
+from mlci.core.metric_names import KEY_METRICS
 from mlci.core.params import Params, load_params
 from mlci.core.schema import Schema
 from mlci.deploy import card, lineage, registry, versioning
@@ -26,7 +27,6 @@ from mlci.model.pipeline import load_model, set_openmp_wait_policy
 from mlci.model.release import Release, find_package, load_release
 from mlci.model.release_metadata import ReleaseMetadata, parse_metadata
 
-KEY_METRICS = ("roc_auc", "average_precision", "f1")
 CHALLENGE_REPORT = paths.DIST / "challenge.json"
 
 
@@ -160,6 +160,10 @@ def register(deploy: DeployParams, built: Built) -> str:
     if built.existing:
         return built.existing
     number = registry.parse_version(built.meta.version)
+    if built.meta.git_sha is None:
+        raise ReleaseError(
+            "the package's metadata names no commit (git_sha) to tag; build it again with `make package`"
+        )
     return registry.register(deploy.model_name, number, built.meta.git_sha, built.summary, built.record)
 
 

@@ -14,17 +14,30 @@ time are the pipeline's own words: these are written as they are.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
+from mlci.core.errors import ReleaseError
 from mlci.core.markdown import code, escape, row, table
-from mlci.core.metric_names import HIGHER_IS_BETTER, SEGMENT_METRICS
+from mlci.core.metric_names import HIGHER_IS_BETTER, KEY_METRICS
 from mlci.model.release_metadata import ReleaseMetadata
+
+T = TypeVar("T")
+
+
+def _given(value: T | None, part: str) -> T:
+    """A part of the metadata that `deploy` always writes; older or hand-made packages may lack it."""
+    if value is None:
+        raise ReleaseError(
+            f"the release metadata has no {part!r}, which the model card needs; build it with `make package`"
+        )
+    return value
 
 
 def headline(meta: ReleaseMetadata) -> str:
     """One line: name, version, family, the headline metric and the gate."""
-    gate = "passed" if meta.challenge.passed else "failed"
+    gate = "passed" if _given(meta.challenge, "challenge").passed else "failed"
     return (
-        f"{meta.name} v{meta.version}: {meta.model.model}, ROC AUC {meta.metrics.get('roc_auc')}, "
+        f"{meta.name} v{meta.version}: {_given(meta.model, 'model').model}, ROC AUC {meta.metrics.get('roc_auc')}, "
         f"average precision {meta.metrics.get('average_precision')}; gate {gate}"
     )
 
@@ -50,7 +63,7 @@ def render(meta: ReleaseMetadata, intended_use: str, limitations: list[str]) -> 
 
 
 def _training_data(meta: ReleaseMetadata) -> list[str]:
-    profile, model = meta.data_profile, meta.model
+    profile, model = meta.data_profile, _given(meta.model, "model")
     numeric, categorical = model.features.numeric, model.features.categorical
     missing = ", ".join(f"{code(k)} {v}" for k, v in sorted(profile.get("null_rates", {}).items()) if v) or "none"
     return [
@@ -66,7 +79,7 @@ def _training_data(meta: ReleaseMetadata) -> list[str]:
 
 
 def _training_setup(meta: ReleaseMetadata) -> list[str]:
-    model = meta.model
+    model = _given(meta.model, "model")
     return [
         "## Training setup",
         "",
@@ -91,8 +104,8 @@ def _metrics(meta: ReleaseMetadata) -> list[str]:
         lines += [
             f"Per segment ({code(meta.segment_column or 'segment')}):",
             "",
-            *table(["segment", "rows", *SEGMENT_METRICS], "l" * (2 + len(SEGMENT_METRICS))),
-            *(row([escape(name), str(seg.get("rows")), *(str(seg.get(m)) for m in SEGMENT_METRICS)])
+            *table(["segment", "rows", *KEY_METRICS], "l" * (2 + len(KEY_METRICS))),
+            *(row([escape(name), str(seg.get("rows")), *(str(seg.get(m)) for m in KEY_METRICS)])
               for name, seg in sorted(meta.segments.items())),
             "",
         ]  # fmt: skip
@@ -100,7 +113,7 @@ def _metrics(meta: ReleaseMetadata) -> list[str]:
 
 
 def _gate(meta: ReleaseMetadata) -> list[str]:
-    challenge = meta.challenge
+    challenge = _given(meta.challenge, "challenge")
     lines = ["## Gate against the production model", "", f"**{challenge.verdict}**", ""]
     if challenge.note:
         lines += [f"Note: {challenge.note}.", ""]
@@ -115,18 +128,20 @@ def _gate(meta: ReleaseMetadata) -> list[str]:
 
 
 def _limitations(meta: ReleaseMetadata, limitations: list[str]) -> list[str]:
-    reasons = "; ".join(escape(reason) for reason in meta.bump.reasons)
+    bump = _given(meta.bump, "bump")
+    reasons = "; ".join(escape(reason) for reason in bump.reasons)
     return [
         "## Limitations and caveats",
         "",
         *(f"- {item}" for item in limitations),
-        f"- Version {meta.version} is a {meta.bump.level} release: {reasons}.",
+        f"- Version {meta.version} is a {bump.level} release: {reasons}.",
         "",
     ]
 
 
 def _lineage(meta: ReleaseMetadata) -> list[str]:
-    groups = {"source": meta.lineage.source, "data": meta.lineage.data, "model": meta.lineage.model}
+    lineage = _given(meta.lineage, "lineage")
+    groups = {"source": lineage.source, "data": lineage.data, "model": lineage.model}
     return [
         "## Lineage",
         "",

@@ -78,7 +78,7 @@ def challenge(
             same = compare(np.asarray(y), p_new, p_old, (threshold, champion.threshold), gate, segments)
             old = same.base
     result = check(new, old, gate, same_rows=same)
-    if old is not None:
+    if old is not None and champion is not None:
         verdict = f"{result.summary()} (against production v{champion.version} on the same {len(y)} rows)"
     elif result.passed:  # the gate's own wording speaks of a base branch; here the missing baseline is production
         floors = ", ".join(c.metric for c in result.checks if c.kind == "floor")

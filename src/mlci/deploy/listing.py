@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from mlci.core.metric_names import KEY_METRICS
 from mlci.deploy import registry
 
-COLUMNS = ("version", "stages", "family", "roc_auc", "average_precision", "f1", "commit", "registered")
+COLUMNS = ("version", "stages", "family", *KEY_METRICS, "commit", "registered")
 
 
 def table(name: str) -> str:
@@ -22,7 +23,7 @@ def table(name: str) -> str:
                 version.text,
                 ", ".join(sorted(stages.get(version.tag, []))) or "-",
                 str(version.record.get("family", "-")),
-                *(str(metrics.get(key, "-")) for key in ("roc_auc", "average_precision", "f1")),
+                *(str(metrics.get(key, "-")) for key in KEY_METRICS),
                 version.commit[:12],
                 version.created[:10],
             ]

@@ -19,7 +19,7 @@ from mlci.core import paths
 from mlci.core.errors import ReleaseError
 from mlci.core.io import read_json, write_bytes, write_json
 from mlci.model import release
-from mlci.model.release_metadata import ReleaseMetadata
+from mlci.model.release_metadata import METADATA_FILE, ReleaseMetadata
 
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "pyarrow", "skops", "scipy", "dvc")
 
@@ -55,7 +55,7 @@ def write_package(
     try:
         shutil.copyfile(model_file, building / release.MODEL_FILE)
         write_json(building / release.INPUT_SCHEMA_FILE, contract)
-        write_json(building / release.METADATA_FILE, meta.to_json())
+        write_json(building / METADATA_FILE, meta.to_json())
         (building / release.CARD_FILE).write_text(card_text, encoding="utf-8")
         (building / release.CHECKSUMS_FILE).write_text(release.checksums(building), encoding="utf-8")
         release.verify(building)

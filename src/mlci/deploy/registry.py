@@ -64,7 +64,7 @@ def parse_version(text: str) -> tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
-def _tags(name: str) -> list[dict[str, str]]:
+def _tags(name: str) -> list[dict[str, Any]]:
     out = git("for-each-ref", f"--format={_FORMAT}", "refs/tags")
     tags = []
     for entry in out.split("\0\0"):

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from mlci.evaluation.paired import Interval
     from mlci.evaluation.samerows import Comparison, SameRows
 
-METRICS = paths.METRICS
 # Metrics are rounded to 4 digits at the source; rounding differences to 9 removes float noise such as
 # 0.2587 - 0.2387 = 0.020000000000000018, which must not fail a limit of 0.02.
 _DIGITS = 9
@@ -86,7 +85,7 @@ class Thresholds:
             text += f"; the head changes the gate ({edits}): the new thresholds apply after merge"
         return text
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Which thresholds were applied and where they came from, for `gate.json`."""
         return {
             "applied": self.params.model_dump(),
@@ -231,7 +230,9 @@ def _regression(name: str, value: float | None, old: float | None, allowed: floa
 
 def _missing(name: str, kind: Literal["floor", "regression"], limit: float) -> Check:
     key = "gate.floors" if kind == "floor" else "gate.max_regression"
-    message = f"{name} is missing from {METRICS} but {key} names it; make `evaluate` write it or remove it from {key}"
+    message = (
+        f"{name} is missing from {paths.METRICS} but {key} names it; make `evaluate` write it or remove it from {key}"
+    )
     return Check(name, kind, False, None, limit, message)
 
 
@@ -265,7 +266,7 @@ def _paired_regression(name: str, change: Any, allowed: float, params: GateParam
     return Check(name, "regression", ok, worse, allowed, message, span)
 
 
-def to_json(result: GateResult) -> dict:
+def to_json(result: GateResult) -> dict[str, Any]:
     """The verdict as plain data, for `gate.json` beside the report."""
     data: dict[str, Any] = {
         "passed": result.passed,
@@ -279,11 +280,12 @@ def to_json(result: GateResult) -> dict:
     return data | ({"thresholds": result.thresholds.to_json()} if result.thresholds else {})
 
 
-def read_metrics(path: Path = METRICS) -> dict[str, float]:
+def read_metrics(path: Path = paths.METRICS) -> dict[str, float]:
     """The workspace's metrics, or `DataError` saying how to produce them."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        metrics: dict[str, float] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"{path} not found; run `dvc repro` first so `evaluate` writes it") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); run `dvc repro` again") from None
+    return metrics

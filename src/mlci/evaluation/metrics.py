@@ -7,6 +7,8 @@ point (the PR report draws them on one axis).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 DIGITS = 4
@@ -74,7 +76,7 @@ def calibration_points(y: np.ndarray, p: np.ndarray, bins: int) -> list[dict[str
     ]
 
 
-def confusion_counts(y: np.ndarray, p: np.ndarray, threshold: float, labels: dict[str, str]) -> list[dict]:
+def confusion_counts(y: np.ndarray, p: np.ndarray, threshold: float, labels: dict[str, str]) -> list[dict[str, Any]]:
     """The confusion matrix as one record per cell (aggregated, unlike dvclive's one record per row)."""
     predicted = (p >= threshold).astype(int)
     cells = np.bincount(2 * y.astype(int) + predicted, minlength=4)
@@ -85,12 +87,13 @@ def confusion_counts(y: np.ndarray, p: np.ndarray, threshold: float, labels: dic
     ]
 
 
-def segment_values(column):
+def segment_values(column: Any) -> np.ndarray:
     """The segment of each row (a pandas Series in); rows without a value form the segment `MISSING_SEGMENT`."""
-    return column.astype(object).where(column.notna(), MISSING_SEGMENT).to_numpy()
+    values: np.ndarray = column.astype(object).where(column.notna(), MISSING_SEGMENT).to_numpy()
+    return values
 
 
-def largest_segments(segments, min_rows: int, max_segments: int) -> list[tuple[str, np.ndarray]]:
+def largest_segments(segments: Any, min_rows: int, max_segments: int) -> list[tuple[str, np.ndarray]]:
     """The `max_segments` largest segments with at least `min_rows` rows, largest first: (value, row mask) each."""
     values, counts = np.unique(np.asarray(segments, dtype=object).astype(str), return_counts=True)
     order = sorted(zip(-counts, values, strict=True))[:max_segments]
@@ -98,7 +101,9 @@ def largest_segments(segments, min_rows: int, max_segments: int) -> list[tuple[s
     return [(str(value), text == value) for negative_count, value in order if -negative_count >= min_rows]
 
 
-def segment_scores(y, p, segments, threshold: float, min_rows: int, max_segments: int) -> dict[str, dict]:
+def segment_scores(
+    y: np.ndarray, p: np.ndarray, segments: Any, threshold: float, min_rows: int, max_segments: int
+) -> dict[str, dict[str, Any]]:
     """Scores for each of the `max_segments` largest segments with at least `min_rows` rows."""
     result = {}
     for value, mask in largest_segments(segments, min_rows, max_segments):

@@ -24,9 +24,10 @@ from typing import Literal
 
 import numpy as np
 
+from mlci.core.metric_names import METRIC_NAMES
+
 Method = Literal["analytic", "bootstrap"]
 BLOCK_CELLS = 8_000_000  # bootstrap resamples x rows held at once: 32 MB per float32 array
-METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1", "log_loss", "brier")
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def compare_scores(
     p_head, p_base = np.asarray(p_head, dtype=np.float64), np.asarray(p_base, dtype=np.float64)
     head, base = _Scored(y, p_head, thresholds[0]), _Scored(y, p_base, thresholds[1])
     auc_head, auc_base, variance = _delong(y, head, base)
-    rest = [name for name in METRICS if name != "roc_auc"]
+    rest: list[str] = [name for name in METRIC_NAMES if name != "roc_auc"]
     found = {"roc_auc": _normal(auc_head - auc_base, variance, confidence, "delong")}
     if method == "bootstrap":
         found.update(_bootstrap(head, base, rest, confidence, resamples, seed))
@@ -75,7 +76,7 @@ def compare_scores(
         found.update(_analytic(head, base, rest, confidence))
     values_head = {"roc_auc": auc_head, **{name: head.value(name) for name in rest}}
     values_base = {"roc_auc": auc_base, **{name: base.value(name) for name in rest}}
-    return values_head, values_base, {name: found[name] for name in METRICS}
+    return values_head, values_base, {name: found[name] for name in METRIC_NAMES}
 
 
 def intervals(
@@ -167,7 +168,8 @@ class _Scored:
         total = denominator.sum()
         if total <= 0:
             return np.zeros_like(numerator)
-        return (numerator - numerator.sum() / total * denominator) / total
+        gradient: np.ndarray = (numerator - numerator.sum() / total * denominator) / total
+        return gradient
 
     def _ap_influence(self) -> np.ndarray:
         """The gradient of AP = (1/P) sum over steps g of a_g TP_g / N_g, with a_g the positives in step g."""
@@ -185,7 +187,7 @@ class _Scored:
         step_of_row = np.repeat(np.arange(len(a)), np.diff(np.concatenate([[0], seen.astype(np.int64)])))
         s = step_of_row
         gradient_ranked = (positive * (precision[s] + after_tp[s]) - after_seen[s] - ap * positive) / total_positives
-        gradient = np.empty_like(gradient_ranked)
+        gradient: np.ndarray = np.empty_like(gradient_ranked)
         gradient[self.order] = gradient_ranked
         return gradient
 
@@ -227,7 +229,8 @@ def _average_precision(s: _Scored, weights: np.ndarray) -> np.ndarray:
     precision = np.divide(tp, seen, out=np.zeros_like(tp), where=seen > 0)
     positives = tp[:, -1:]
     recall = np.divide(tp, positives, out=np.zeros_like(tp), where=positives > 0)
-    return np.sum(np.diff(recall, axis=1, prepend=0.0) * precision, axis=1)
+    resampled: np.ndarray = np.sum(np.diff(recall, axis=1, prepend=0.0) * precision, axis=1)
+    return resampled
 
 
 def _resampled(s: _Scored, metrics: list[str], weights: np.ndarray) -> dict[str, np.ndarray]:

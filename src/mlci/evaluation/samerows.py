@@ -149,7 +149,9 @@ def compare(
     )
 
 
-def _changes(y, p_head, p_base, thresholds, gate: GateParams) -> dict[str, MetricChange]:
+def _changes(
+    y: np.ndarray, p_head: np.ndarray, p_base: np.ndarray, thresholds: tuple[float, float], gate: GateParams
+) -> dict[str, MetricChange]:
     settings = gate.interval
     head, base, found = compare_scores(
         y, p_head, p_base, thresholds, settings.confidence, settings.method, settings.resamples, settings.seed
@@ -216,7 +218,7 @@ def same_rows(base_sha: str, gate: GateParams, evaluate: EvaluateParams | None =
     )
 
 
-def _predict_threads(rows: int):
+def _predict_threads(rows: int) -> Any:
     """One OpenMP thread below the size where more pay (as `evaluate`'s small predictions), all cores above it."""
     from threadpoolctl import threadpool_limits
 
@@ -252,4 +254,5 @@ def _row_hashes(frame: Any) -> np.ndarray:
             normal[name] = column.astype("int64")
         else:  # hashed by value through its categories: fast, and the same for text or categorical columns
             normal[name] = column.astype("category")
-    return pd.util.hash_pandas_object(pd.DataFrame(normal), index=False).to_numpy()
+    hashes: np.ndarray = pd.util.hash_pandas_object(pd.DataFrame(normal), index=False).to_numpy()
+    return hashes

@@ -40,6 +40,7 @@ def input_json_schema(schema: Schema, train: Any, title: str = "Input record") -
     properties: dict[str, Any] = {}
     for name in schema.features:
         if name in derived:
+            assert schema.time_column is not None  # features are derived from a time column only
             if schema.time_column not in properties:
                 properties[schema.time_column] = _time_field(derived, train)
             continue

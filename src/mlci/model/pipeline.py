@@ -107,73 +107,88 @@ def set_openmp_wait_policy() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", OPENMP_WAIT_POLICY)
 
 
-def build_pipeline(params: TrainParams, schema: Schema):
+def build_pipeline(params: TrainParams, schema: Schema) -> Any:
     """Return an unfitted `Pipeline` for the model family chosen in `params.model`."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
     numeric, categorical = schema.numeric, schema.categorical
     if params.model == "logistic_regression":
-        from sklearn.impute import SimpleImputer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-        num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())])
-        cat = Pipeline(
-            [
-                ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)),
-                (
-                    "encode",
-                    OneHotEncoder(
-                        handle_unknown="infrequent_if_exist", max_categories=params.max_categories, sparse_output=False
-                    ),
-                ),
-            ]
-        )
-        hp = params.logistic_regression
-        estimator = LogisticRegression(
-            C=hp.C, max_iter=hp.max_iter, class_weight=params.class_weight, random_state=params.seed
-        )
+        num, cat, estimator = _logistic_regression(params)
     elif params.model == "random_forest":
-        from sklearn.ensemble import RandomForestClassifier
-        from sklearn.impute import SimpleImputer
-
-        num = SimpleImputer(strategy="median", add_indicator=True)
-        cat = _ordinal(params, unknown=-1)
-        hp = params.random_forest
-        estimator = RandomForestClassifier(
-            n_estimators=hp.n_estimators,
-            max_depth=hp.max_depth,
-            min_samples_leaf=hp.min_samples_leaf,
-            max_features=hp.max_features,
-            class_weight=params.class_weight,
-            random_state=params.seed,
-            n_jobs=-1,
-        )
+        num, cat, estimator = _random_forest(params)
     else:
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
-        num = "passthrough"
-        cat = _ordinal(params, unknown=float("nan"))
-        hp = params.hist_gradient_boosting
-        estimator = HistGradientBoostingClassifier(
-            learning_rate=hp.learning_rate,
-            max_iter=hp.max_iter,
-            max_leaf_nodes=hp.max_leaf_nodes,
-            min_samples_leaf=hp.min_samples_leaf,
-            l2_regularization=hp.l2_regularization,
-            early_stopping=hp.early_stopping,
-            class_weight=params.class_weight,
-            random_state=params.seed,
-            categorical_features=[False] * len(numeric) + [True] * len(categorical),
-        )
+        num, cat, estimator = _hist_gradient_boosting(params, schema)
     transformers = [("numeric", num, numeric)] if numeric else []
     transformers += [("categorical", cat, categorical)] if categorical else []
     preprocess = ColumnTransformer(transformers, verbose_feature_names_out=False)
     return Pipeline([("preprocess", preprocess), ("model", estimator)])
 
 
-def _ordinal(params: TrainParams, unknown: float):
+def _logistic_regression(params: TrainParams) -> tuple[Any, Any, Any]:
+    """(numeric preprocessing, categorical preprocessing, estimator): imputed with indicators, scaled, one-hot."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())])
+    cat = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)),
+            (
+                "encode",
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist", max_categories=params.max_categories, sparse_output=False
+                ),
+            ),
+        ]
+    )
+    hp = params.logistic_regression
+    estimator = LogisticRegression(
+        C=hp.C, max_iter=hp.max_iter, class_weight=params.class_weight, random_state=params.seed
+    )
+    return num, cat, estimator
+
+
+def _random_forest(params: TrainParams) -> tuple[Any, Any, Any]:
+    """(numeric preprocessing, categorical preprocessing, estimator): median-imputed numbers, ordinal categories."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+
+    hp = params.random_forest
+    estimator = RandomForestClassifier(
+        n_estimators=hp.n_estimators,
+        max_depth=hp.max_depth,
+        min_samples_leaf=hp.min_samples_leaf,
+        max_features=hp.max_features,
+        class_weight=params.class_weight,
+        random_state=params.seed,
+        n_jobs=-1,
+    )
+    return SimpleImputer(strategy="median", add_indicator=True), _ordinal(params, unknown=-1), estimator
+
+
+def _hist_gradient_boosting(params: TrainParams, schema: Schema) -> tuple[Any, Any, Any]:
+    """(numeric preprocessing, categorical preprocessing, estimator): missing values and categories handled natively."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    hp = params.hist_gradient_boosting
+    estimator = HistGradientBoostingClassifier(
+        learning_rate=hp.learning_rate,
+        max_iter=hp.max_iter,
+        max_leaf_nodes=hp.max_leaf_nodes,
+        min_samples_leaf=hp.min_samples_leaf,
+        l2_regularization=hp.l2_regularization,
+        early_stopping=hp.early_stopping,
+        class_weight=params.class_weight,
+        random_state=params.seed,
+        categorical_features=[False] * len(schema.numeric) + [True] * len(schema.categorical),
+    )
+    return "passthrough", _ordinal(params, unknown=float("nan")), estimator
+
+
+def _ordinal(params: TrainParams, unknown: float) -> Any:
     from sklearn.preprocessing import OrdinalEncoder
 
     # Histogram gradient boosting allows at most 255 categories per feature, so the cap applies to every family.
@@ -185,7 +200,7 @@ def _ordinal(params: TrainParams, unknown: float):
     )
 
 
-def _skops_io():
+def _skops_io() -> Any:
     """`skops.io`, imported with an empty default list of trusted scikit-learn estimators.
 
     skops builds that default list at import by importing every scikit-learn module (`all_estimators()`): 0.3 s

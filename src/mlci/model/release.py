@@ -31,7 +31,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, cast
 
 from mlci.core import paths
 from mlci.core.errors import ReleaseError
@@ -197,7 +197,7 @@ class _Budget:
     more than `MAX_ARCHIVE_BYTES`.
     """
 
-    def __init__(self, stream: IO[bytes], archive: Path) -> None:
+    def __init__(self, stream: gzip.GzipFile, archive: Path) -> None:
         self.stream, self.archive, self.used, self.granted = stream, archive, 0, 0
         self.member = ""  # the member being read, for the message
 
@@ -234,7 +234,7 @@ def unpack(archive: Path | str, into: Path | str) -> Path:
     try:
         with gzip.open(archive, "rb") as stream:
             budget = _Budget(stream, archive)
-            with tarfile.open(fileobj=budget, mode="r|") as tar:
+            with tarfile.open(fileobj=cast(Any, budget), mode="r|") as tar:  # a stream only reads
                 top = _unpack_members(archive, tar, budget, into, written)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         _remove(written)

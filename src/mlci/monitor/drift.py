@@ -25,12 +25,13 @@ import argparse
 import time
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any, Literal, cast
 
 from mlci.core import cli, paths
 from mlci.core.io import read_json, read_parquet, require, write_bytes, write_json
 from mlci.core.metric_names import HIGHER_IS_BETTER
 from mlci.core.params import load_params
-from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.core.schema import Schema
 from mlci.monitor import stats
 from mlci.monitor.batch import Batch, prepare, read_table
 from mlci.monitor.params import MonitorParams, load_monitor_params
@@ -60,6 +61,7 @@ def feature_drift(reference, batch, schema: Schema, params: MonitorParams) -> li
 
     p = params.drift
     found = []
+    kind: Literal["numeric", "categorical"]
     for name in schema.features:
         if name in schema.numeric:
             ref = reference.column(name).to_numpy(zero_copy_only=False)
@@ -110,19 +112,20 @@ def judge(
     `monitor.drift.alpha`. A large PSI on a few rows is noise; a tiny p-value on a million rows is no shift: a drift
     needs both.
     """
-    tests = [*features, score]
-    adjusted = stats.adjust([test.p_value for test in tests], params.drift.correction)
-    *judged, judged_score = (
-        _judged(test, p_adjusted, params) for test, p_adjusted in zip(tests, adjusted, strict=True)
-    )
+    adjusted = stats.adjust([*(test.p_value for test in features), score.p_value], params.drift.correction)
+    judged = [
+        cast(FeatureDrift, _judged(test, p_adjusted, params))
+        for test, p_adjusted in zip(features, adjusted[:-1], strict=True)
+    ]
+    judged_score = cast(ScoreDrift, _judged(score, adjusted[-1], params))
     return sorted(judged, key=lambda e: (-e.psi, e.feature)), judged_score
 
 
 def _judged(test: FeatureStats | ScoreStats, adjusted: float, params: MonitorParams) -> FeatureDrift | ScoreDrift:
     """One test judged on its unrounded PSI and corrected p-value; the numbers it keeps are rounded."""
     p = params.drift
-    values = {f.name: getattr(test, f.name) for f in fields(test)}
-    rounded = {key: _round(values[key]) for key in ("psi", "chi2", "ks", "p_value") if key in values}
+    values: dict[str, Any] = {f.name: getattr(test, f.name) for f in fields(test)}
+    rounded: dict[str, Any] = {key: _round(values[key]) for key in ("psi", "chi2", "ks", "p_value") if key in values}
     judged = FeatureDrift if isinstance(test, FeatureStats) else ScoreDrift
     return judged(
         **(values | rounded),
@@ -166,7 +169,7 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> Decay:
     names = [name for name in d.max_drop if name in test["metrics"]]
     batch_values, on_batch = stats.bootstrap(y, p, threshold, names, d.bootstrap, params.seed)
     _, on_test = stats.bootstrap(test["labels"], test["scores"], threshold, names, d.bootstrap, params.seed + 1)
-    result = {}
+    result: dict[str, MetricDecay] = {}
     for name in names:
         sign = 1 if HIGHER_IS_BETTER[name] else -1
         value, test_value = batch_values[name], test["metrics"][name]
@@ -187,7 +190,7 @@ def decay(y, p, test: dict, threshold: float, params: MonitorParams) -> Decay:
     return Decay(rows=len(y), positives=positives, confidence=d.confidence, metrics=result)
 
 
-def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams, column: str) -> Fairness:
+def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams, column: str | None) -> Fairness:
     """Per metric: the gap between the best and the worst segment, on the batch against the test split.
 
     Both gaps are bootstrapped (each segment resampled on its own), as decay is: a segment of a few hundred rows
@@ -215,7 +218,7 @@ def fairness(y, p, segments, test: dict, threshold: float, params: MonitorParams
     on_test, test_gap, test_spread = stats.gap_bootstrap(
         [test_groups[s] for s in shared], threshold, names, d.bootstrap, params.seed + 3 + len(shared)
     )
-    result = {}
+    result: dict[str, MetricGap] = {}
     for name in names:
         both = min(len(batch_spread[name]), len(test_spread[name]))
         increase = batch_gap[name] - test_gap[name]
@@ -329,7 +332,7 @@ def run(batch_path: Path, out: Path, params: MonitorParams) -> DriftResult:
     from mlci.model.pipeline import load_model, set_openmp_wait_policy
 
     set_openmp_wait_policy()
-    schema = Schema.load(SCHEMA_FILE)
+    schema = Schema.load(paths.SCHEMA)
     table = read_table(batch_path)
     batch = prepare(table, schema, str(batch_path))
     model = load_model(paths.MODEL)

@@ -24,8 +24,6 @@ from mlci.core.revisions import run
 from mlci.monitor.batch import read_table
 from mlci.monitor.params import RetrainParams, load_monitor_params
 
-PARAMS = paths.PARAMS
-
 
 def demo_batch(path: Path) -> DemoBatch | None:
     """The generator parameters a demo batch records, or None for any other file."""
@@ -104,13 +102,14 @@ def window(table, data: DataParams, policy: RetrainParams):
         table, times = table.take(order), times.take(order)
     if policy.window_rows is not None:
         return table.slice(max(table.num_rows - policy.window_rows, 0))
+    assert policy.window_days is not None  # a window policy sets window_rows or window_days (monitor.params)
     if times is None or not pa.types.is_timestamp(times.type):
         raise DataError("monitor.retrain.window_days needs a date or timestamp data.time_column; or use window_rows")
     cutoff = pc.max(times).as_py() - timedelta(days=policy.window_days)
     return table.filter(pc.greater(times, pa.scalar(cutoff, type=times.type)))
 
 
-def take_in(batch_path: Path, params_path: Path = PARAMS) -> str:
+def take_in(batch_path: Path, params_path: Path = paths.PARAMS) -> str:
     """Take the batch in; return one line saying what changed."""
     project = load_params(params_path)
     policy = load_monitor_params(params_path).retrain

@@ -81,7 +81,7 @@ def _decay(d: Decay) -> list[str]:
     lines = ["### Decay", ""]
     if not d.computed:
         return [*lines, f"Not judged: {escape(d.reason)}.", ""]
-    level = round(100 * d.confidence)
+    level = round(100 * (d.confidence or 0.0))  # set whenever the decay was computed
     lines += [
         f"Metrics on {d.rows:,} labelled rows ({d.positives:,} positive), with {level}% bootstrap intervals. "
         "A metric decays when it is worse than on the test split by more than allowed, beyond the noise of both "
@@ -114,7 +114,7 @@ def _fairness(f: Fairness) -> list[str]:
     lines = ["### Fairness", ""]
     if not f.computed:
         return [*lines, f"Not judged: {escape(f.reason)}.", ""]
-    level = round(100 * f.confidence)
+    level = round(100 * (f.confidence or 0.0))  # set whenever the gaps were computed
     lines += [
         f"Gap between the best and the worst value of {code(f.column)} per metric, on the batch and on the "
         f"test split, with the {level}% bootstrap interval of its increase; flagged when even the low end of "

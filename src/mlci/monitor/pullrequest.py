@@ -13,10 +13,10 @@ from pathlib import Path
 from mlci.core import cli
 from mlci.core.errors import DataError
 from mlci.core.io import write_bytes
+from mlci.core.markdown import GITHUB_BODY_LIMIT
 from mlci.monitor.result import DriftResult
 from mlci.monitor.result import read as read_result
 
-BODY_LIMIT = 65_536
 SEPARATOR = "\n\n---\n\n"
 # GitHub refuses a pull request title over 256 characters; the workflow also reads the title as one line.
 TITLE_LIMIT = 256
@@ -39,7 +39,7 @@ def title(result: DriftResult) -> str:
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
 
 
-def body(drift_md: str, report_md: str, where: str, limit: int = BODY_LIMIT) -> str:
+def body(drift_md: str, report_md: str, where: str, limit: int = GITHUB_BODY_LIMIT) -> str:
     """Both reports, the model report cut at a line when the whole would pass `limit` characters."""
     intro = (
         "Opened by the retrain workflow: new data drifted or the model decayed, so the batch joined the training data "

@@ -11,6 +11,8 @@ one for missing values and one for every category the reference never had. An em
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 MISSING = "(missing)"
@@ -108,7 +110,7 @@ class WeightedScores:
         self.flagged = self.p >= threshold
         self.order = order
 
-    def scores(self, w: np.ndarray, names: list[str]) -> dict[str, float]:
+    def scores(self, w: np.ndarray, names: Sequence[str]) -> dict[str, float]:
         """The named metrics with weight `w[i]` on row i (in the caller's order)."""
         w = np.asarray(w, float)[self.order]
         pos_w, neg_w = w * self.y, w * (1 - self.y)
@@ -136,7 +138,7 @@ def bootstrap(
     y: np.ndarray,
     p: np.ndarray,
     threshold: float,
-    names: list[str],
+    names: Sequence[str],
     replicates: int,
     seed: int,
     max_rows: int = 20_000,
@@ -175,7 +177,7 @@ def interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
 def gap_bootstrap(
     groups: list[tuple[np.ndarray, np.ndarray]],
     threshold: float,
-    names: list[str],
+    names: Sequence[str],
     replicates: int,
     seed: int,
     max_rows: int = 20_000,

@@ -3,7 +3,8 @@
 comment.yml runs this with a token that can write to pull requests, on an artifact that the pull request's own code
 produced. So the workflow takes this file from the default branch, never from the pull request, and runs it with the
 runner's bare `python3`: standard library only, nothing imported from `mlci` or any installed package. The report's
-writer, `mlci.review.render`, imports `MARKER` and `COMMENT_LIMIT` from here, so writer and checker cannot disagree.
+writer, `mlci.review.render`, imports `MARKER` from here, so writer and checker cannot disagree; `COMMENT_LIMIT` is
+`mlci.core.markdown.GITHUB_BODY_LIMIT`, written out here (tests/review/test_comment.py holds the two equal).
 
 - `python3 comment.py validate` reads the `pr-report` artifact in `REPORT_DIR` (`pr.json`, `report.md`) as untrusted
   data, checks it against the train run (`RUN_HEAD_SHA`, `RUN_PULL_REQUESTS`) and against the pull request itself
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "<!-- mlci:pr-report -->"  # the report's first line: how the comment is recognised on the next push
-COMMENT_LIMIT = 65_536  # GitHub rejects longer comment bodies
+COMMENT_LIMIT = 65_536  # GitHub rejects longer comment bodies (core.markdown.GITHUB_BODY_LIMIT: no imports here)
 RECORD_MAX_BYTES = 1_024  # pr.json holds two short fields
 REPORT_MAX_BYTES = 4 * COMMENT_LIMIT  # a character is at most 4 bytes: bounds the read before counting characters
 PR_NUMBER_BOUND = 2**31  # pull request numbers are positive 32-bit integers

@@ -14,11 +14,11 @@ import json
 import sys
 from pathlib import Path
 
-from mlci.core import cli
+from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.params import load_params
 from mlci.core.revisions import read_json_at, resolve_base
-from mlci.evaluation.gate import METRICS, judge, read_metrics, read_thresholds
+from mlci.evaluation.gate import judge, read_metrics, read_thresholds
 from mlci.model.pipeline import set_openmp_wait_policy
 
 
@@ -58,7 +58,7 @@ def judged(base_rev: str | None) -> tuple[bool, str, list[str], list[str]]:
     head = read_metrics()
     base_sha = resolve_base(base_rev)
     thresholds = read_thresholds(base_sha, params.gate)
-    base = read_json_at(base_sha, METRICS)
+    base = read_json_at(base_sha, paths.METRICS)
     comparison = same_rows(base_sha, thresholds.params, params.evaluate) if base is not None else None
     result = judge(head, base, thresholds, comparison)
     notes = [thresholds.describe()] if thresholds.notable else []

@@ -11,18 +11,18 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlci.core.markdown import code, escape, row
+from mlci.core.markdown import GITHUB_BODY_LIMIT, code, escape, row
 from mlci.core.markdown import table as _table
-from mlci.core.metric_names import HIGHER_IS_BETTER, SEGMENT_METRICS
+from mlci.core.metric_names import HIGHER_IS_BETTER, KEY_METRICS
 from mlci.review import charts, runcost
-from mlci.review.comment import COMMENT_LIMIT, MARKER
+from mlci.review.comment import MARKER
 
 if TYPE_CHECKING:
     from mlci.evaluation.gate import GateResult
-    from mlci.evaluation.samerows import MetricChange, SameRows
+    from mlci.evaluation.samerows import Committed, MetricChange, SameRows
     from mlci.review.data import Change, LockStatus, ReportData, SplitChange
 
-MAX_CHARS = COMMENT_LIMIT - 1_536  # room for what a poster adds (CML appends a watermark)
+MAX_CHARS = GITHUB_BODY_LIMIT - 1_536  # room for what a poster adds (CML appends a watermark)
 FIX_COMMAND = "dvc repro && git add dvc.lock reports && git commit"
 FULL_REPORT = "full-report.md"
 TOP_FEATURES = 10
@@ -155,10 +155,11 @@ def comparison_note(data: ReportData) -> list[str]:
         elif same.exclusion_note:
             text += f"; rows the base model trained on could not be left out: {escape(same.exclusion_note)}"
         return ["", text + "."]
+    committed: Committed = comparison  # type: ignore[assignment]
     return [
         "",
         "**Compared with the base's committed metrics**, measured on its own test rows, because "
-        f"{escape(comparison.reason)}.",
+        f"{escape(committed.reason)}.",
     ]
 
 
@@ -258,7 +259,7 @@ def _metrics(data: ReportData) -> Section:
     rows = []
     for name in names:
         change = data.metrics[name]
-        arrow = {True: " ↑", False: " ↓"}.get(HIGHER_IS_BETTER.get(name), "")
+        arrow = (" ↑" if HIGHER_IS_BETTER[name] else " ↓") if name in HIGHER_IS_BETTER else ""
         status = judge(name, change, data.noise_tolerance)
         status = f"**{status}**" if status == "regressed" and not same else status
         cells = [f"{name}{arrow}", _num(change.old), _num(change.new), _delta(change.old, change.new)]
@@ -363,7 +364,7 @@ def _worst_nulls(profile: dict) -> str:
 def _segments(data: ReportData) -> Section | None:
     if not data.segments:
         return None
-    shown = [m for m in SEGMENT_METRICS if any(m in values for values in data.segments.values())]
+    shown = [m for m in KEY_METRICS if any(m in values for values in data.segments.values())]
 
     def size(segment: str) -> int:
         change = data.segments[segment].get("rows")
@@ -385,7 +386,7 @@ def _segments(data: ReportData) -> Section | None:
 def _same_rows_segments(same: SameRows) -> Section | None:
     if not same.segments:
         return None
-    shown = [m for m in SEGMENT_METRICS if any(m in s.metrics for s in same.segments.values())]
+    shown = [m for m in KEY_METRICS if any(m in s.metrics for s in same.segments.values())]
     rows = []
     for value, segment in same.segments.items():
         cells = [escape(value), f"{segment.rows:,}", f"{segment.positives / segment.rows:.2%}"]

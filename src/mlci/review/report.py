@@ -28,7 +28,7 @@ from mlci.core import cli, paths
 from mlci.core.errors import DataError
 from mlci.core.params import load_params
 from mlci.core.revisions import dvc_json, head, read_at, read_json_at, resolve_base
-from mlci.evaluation.gate import METRICS, judge, read_metrics, read_thresholds, to_json
+from mlci.evaluation.gate import judge, read_metrics, read_thresholds, to_json
 from mlci.evaluation.samerows import same_rows
 from mlci.model.pipeline import set_openmp_wait_policy
 from mlci.review import runcost
@@ -38,9 +38,6 @@ from mlci.review.sweep_data import read as read_sweep
 
 __all__ = ["MARKER", "Change", "LockStatus", "Outputs", "ReportData", "SplitChange", "gather", "write"]
 
-SEGMENTS = paths.SEGMENTS
-PROFILE = paths.PROFILE
-LOCK = paths.LOCK
 OUT = Path("report")
 
 
@@ -61,7 +58,7 @@ def gather(
     thresholds = read_thresholds(base_sha, params.gate)  # a malformed base `gate` fails before DVC is asked
     head_sha, dirty = head()
     metrics, segments = split_metrics_diff(dvc_json("metrics", "diff", base_sha, "--all"))
-    has_base = read_at(base_sha, METRICS) is not None
+    has_base = read_at(base_sha, paths.METRICS) is not None
     head_metrics = {name: c.new for name, c in metrics.items() if c.new is not None}
     base_metrics = {name: c.old for name, c in metrics.items() if c.old is not None} if has_base else None
     comparison = same_rows(base_sha, thresholds.params, params.evaluate) if has_base else None
@@ -89,9 +86,9 @@ def gather(
 
 def split_metrics_diff(diff: dict) -> tuple[dict[str, Change], dict[str, dict[str, Change]]]:
     """`dvc metrics diff --json` output as {metric: Change} and {segment: {metric: Change}}."""
-    metrics = {name: Change(v.get("old"), v.get("new")) for name, v in diff.get(str(METRICS), {}).items()}
+    metrics = {name: Change(v.get("old"), v.get("new")) for name, v in diff.get(str(paths.METRICS), {}).items()}
     segments: dict[str, dict[str, Change]] = {}
-    for key, v in diff.get(str(SEGMENTS), {}).items():
+    for key, v in diff.get(str(paths.SEGMENTS), {}).items():
         segment, _, metric = key.rpartition(".")  # DVC flattens {segment: {metric: x}}; metric names have no dot
         segments.setdefault(segment, {})[metric] = Change(v.get("old"), v.get("new"))
     return metrics, segments
@@ -120,7 +117,7 @@ def read_outputs(read: Callable[[Path], Any]) -> Outputs:
         calibration=records(paths.CALIBRATION_PLOT, "calibration"),
         confusion=confusion if isinstance(confusion, list) else [],
         importance=records(paths.IMPORTANCE_PLOT, "feature_importance"),
-        profile=read(PROFILE),
+        profile=read(paths.PROFILE),
     )
 
 
@@ -137,7 +134,10 @@ def split_change(base_sha: str, params: dict[str, Change]) -> SplitChange:
     """How the base's test split compares with the head's: sizes, same file or not, and what changed it."""
     from mlci.evaluation.baseline import locked_outputs
 
-    base_lock, head_lock = read_at(base_sha, LOCK), LOCK.read_text(encoding="utf-8") if LOCK.is_file() else None
+    base_lock, head_lock = (
+        read_at(base_sha, paths.LOCK),
+        paths.LOCK.read_text(encoding="utf-8") if paths.LOCK.is_file() else None,
+    )
     base_out = locked_outputs(base_lock or "")
     head_out = locked_outputs(head_lock or "")
     test = str(paths.TEST_SPLIT)
@@ -170,7 +170,7 @@ def _parquet_rows(md5: str | None) -> int | None:
         return None
 
 
-def lock_status(lock: Path = LOCK) -> LockStatus:
+def lock_status(lock: Path = paths.LOCK) -> LockStatus:
     """Compare the workspace's `dvc.lock` with HEAD's, stage by stage; ask `dvc status` what is not reproduced."""
     current = lock.read_text(encoding="utf-8") if lock.is_file() else None
     committed = read_at("HEAD", lock)

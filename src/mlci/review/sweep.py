@@ -245,7 +245,7 @@ def run_sweep(base: str | None) -> Sweep | None:
 
     from mlci.core.params import load_params
     from mlci.core.revisions import head, read_json_at, resolve_base
-    from mlci.evaluation.gate import METRICS, read_metrics, read_thresholds
+    from mlci.evaluation.gate import read_metrics, read_thresholds
     from mlci.review.params import load_sweep_params
     from mlci.review.sweep_grid import points
 
@@ -258,9 +258,11 @@ def run_sweep(base: str | None) -> Sweep | None:
     read_metrics()  # "run `dvc repro` first" before any experiment runs
     base_sha = resolve_base(base)
     thresholds = read_thresholds(base_sha, params.gate)
-    base_metrics = read_json_at(base_sha, METRICS)
+    base_metrics = read_json_at(base_sha, paths.METRICS)
     head_sha = head()[0]
-    metrics = list(dict.fromkeys([sweep.metric, *thresholds.params.floors, *thresholds.params.max_regression]))
+    metrics: list[str] = list(
+        dict.fromkeys([sweep.metric, *thresholds.params.floors, *thresholds.params.max_regression])
+    )
     started = time.monotonic()
     scored: dict[str, dict[str, Any]] = {}  # by fingerprint
 

@@ -57,9 +57,9 @@ class Sweep:
     def ranked(self) -> list[Run]:
         """Best first by `metric` (direction-aware); failed runs last, in their order."""
         higher = HIGHER_IS_BETTER[self.metric]
-        done = [run for run in self.runs if run.value(self.metric) is not None]
+        done = [(value, run) for run in self.runs if (value := run.value(self.metric)) is not None]
         failed = [run for run in self.runs if run.value(self.metric) is None]
-        return sorted(done, key=lambda run: -run.value(self.metric) if higher else run.value(self.metric)) + failed
+        return [run for _, run in sorted(done, key=lambda pair: -pair[0] if higher else pair[0])] + failed
 
     def best(self) -> Run | None:
         """The best-ranked run that the gate passes, or None."""

@@ -101,7 +101,7 @@ def _chart(sweep: Sweep, ranked: list[Run]) -> str | None:
     labels = [_label(run) for run in shown]
     bars = [run.value(sweep.metric) for run in shown]
     bases = [run.scores[sweep.metric].base for run in shown]
-    line = [float(b) for b in bases] if all(b is not None for b in bases) else None
+    line = [float(b) for b in bases if b is not None] if all(b is not None for b in bases) else None
     title = f"{sweep.metric} per run" + (" (line: the base model)" if line else "")
     return mermaid_bars(title, labels, sweep.metric, [float(b) for b in bars if b is not None], line)
 

@@ -74,7 +74,7 @@ class ErrorResponse(BaseModel):
     errors: list[FieldError] = []
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body is not valid JSON"},
     401: {"model": ErrorResponse, "description": "The API key is missing or wrong (when the service has one)"},
     408: {"model": ErrorResponse, "description": "The body did not arrive within serve.body_timeout_seconds"},
@@ -107,7 +107,8 @@ def create_app(release: Release, params: ServeParams, api_key: str | None = None
         timeout=params.body_timeout_seconds,
         api_key=api_key,
     )
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Starlette types every handler for Exception; this one is registered for (and takes) its HTTPException only.
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     _add_routes(app, service)
     app.openapi = lambda: _openapi(app, service.body_type)  # type: ignore[method-assign]
     return app

@@ -19,6 +19,7 @@ themselves, and is served as it was.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Required
 
 import numpy as np
@@ -129,7 +130,7 @@ class Contract:
                     )
         return errors
 
-    def describe_errors(self, errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    def describe_errors(self, errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         """Pydantic's errors on a body as `{"field": "records[3].amount", "message": "must be a number; got ..."}`."""
         described = []
         for error in errors:
@@ -142,7 +143,7 @@ class Contract:
             described.append({"field": _path(loc), "message": self._message(error, loc, in_batch)})
         return described
 
-    def _message(self, error: dict[str, Any], loc: list[Any], in_batch: bool) -> str:
+    def _message(self, error: Mapping[str, Any], loc: list[Any], in_batch: bool) -> str:
         kind, value = error.get("type", ""), error.get("input")
         field = self.by_name.get(str(loc[-1])) if loc and not isinstance(loc[-1], int) else None
         if in_batch and len(loc) == 1 and loc[0] == "records":
@@ -248,8 +249,11 @@ def _show(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
 
 
-def request_types(fields: list[FieldSpec], max_batch_rows: int) -> tuple[type, type[BaseModel], Any]:
-    """`Record` (one record), `Batch` (`{"records": [...]}`) and the body type that takes either."""
+def request_types(fields: list[FieldSpec], max_batch_rows: int) -> tuple[Any, Any, Any]:
+    """`Record` (one record), `Batch` (`{"records": [...]}`) and the body type that takes either.
+
+    Types made at run time from the release's fields, so a type checker sees them as `Any`.
+    """
     annotations: dict[str, Any] = {}
     for field in fields:
         if field.kind == "number":
@@ -262,19 +266,20 @@ def request_types(fields: list[FieldSpec], max_batch_rows: int) -> tuple[type, t
             kind = str
             info = Field(description=_string_description(field), examples=field.known[:10] or None)
         annotations[field.name] = Required[Annotated[kind | None if field.nullable else kind, info]]
-    record = TypedDict("Record", annotations)  # functional form: column names need not be identifiers
+    # The functional form, from a mapping made at run time: column names need not be identifiers.
+    record: Any = TypedDict("Record", annotations)  # type: ignore[misc]
     record.__pydantic_config__ = ConfigDict(  # type: ignore[attr-defined]
         strict=True,
         extra="forbid",
         title="Record",
         json_schema_extra={"examples": [example_record(fields)]},
     )
-    batch = create_model(
+    batch: Any = create_model(
         "Batch",
         __config__=ConfigDict(strict=True, extra="forbid"),
         records=(Annotated[list[record], Field(min_length=1, max_length=max_batch_rows)], ...),
     )
-    body = Annotated[
+    body: Any = Annotated[
         Annotated[record, Tag("record")] | Annotated[batch, Tag("batch")],
         Discriminator(_form_of(fields)),
     ]

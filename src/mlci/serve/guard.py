@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import hmac
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -23,7 +24,9 @@ from fastapi.responses import JSONResponse
 OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 
-def error_response(status: int, detail: str, errors: list | None = None, headers: dict | None = None) -> JSONResponse:
+def error_response(
+    status: int, detail: str, errors: list[Any] | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
 
 
@@ -76,7 +79,8 @@ class Guard:
         bearer = headers.get(b"authorization", b"")
         scheme, _, token = bearer.partition(b" ")
         given = token.strip() if scheme.lower() == b"bearer" else headers.get(b"x-api-key", b"")
-        return hmac.compare_digest(hashlib.sha256(given).digest(), self.api_key)  # equal lengths: no length leak
+        digest = hashlib.sha256(given).digest()  # equal lengths: no length leak
+        return self.api_key is not None and hmac.compare_digest(digest, self.api_key)
 
     async def _too_large(self, scope: dict, receive: Any, send: Any) -> None:
         detail = f"the body is larger than {self.max_bytes} bytes (serve.max_body_bytes); send smaller batches"

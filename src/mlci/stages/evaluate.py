@@ -18,7 +18,7 @@ from mlci.core import cli, paths
 from mlci.core.frames import read_split
 from mlci.core.io import write_json
 from mlci.core.params import EvaluateParams, load_params
-from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.core.schema import Schema
 from mlci.evaluation import predictions
 from mlci.evaluation.metrics import (
     DIGITS,
@@ -31,10 +31,6 @@ from mlci.evaluation.metrics import (
     segment_values,
 )
 from mlci.model.pipeline import SMALL_PREDICT_THREADS, load_model, set_openmp_wait_policy
-
-TEST = paths.TEST_SPLIT
-MODEL = paths.MODEL
-OUT = paths.EVAL
 
 
 def evaluate(model, X, y, segments, params: EvaluateParams, schema: Schema, p=None) -> dict[str, object]:
@@ -59,7 +55,7 @@ def evaluate(model, X, y, segments, params: EvaluateParams, schema: Schema, p=No
 
 
 def _name(path: Path) -> str:
-    return path.relative_to(OUT).as_posix()
+    return path.relative_to(paths.EVAL).as_posix()
 
 
 def importance(model, X, y, params: EvaluateParams) -> list[dict]:
@@ -94,14 +90,14 @@ def main(argv: Sequence[str] = ()) -> int:
     set_openmp_wait_policy()  # before scikit-learn loads its OpenMP library
 
     params = load_params().evaluate
-    schema = Schema.load(SCHEMA_FILE)
-    model = load_model(MODEL)
-    X, y, frame = read_split(TEST, schema, extra=(schema.segment_column,))
+    schema = Schema.load(paths.SCHEMA)
+    model = load_model(paths.MODEL)
+    X, y, frame = read_split(paths.TEST_SPLIT, schema, extra=(schema.segment_column,))
     segments = segment_values(frame[schema.segment_column]) if schema.segment_column else None
     p = model.predict_proba(X)[:, 1]
     for name, content in evaluate(model, X, y, segments, params, schema, p).items():
-        write_json(OUT / name, content)
-    predictions.save(p, MODEL, TEST)  # for the gate, which scores the base model on these rows
+        write_json(paths.EVAL / name, content)
+    predictions.save(p, paths.MODEL, paths.TEST_SPLIT)  # for the gate, which scores the base model on these rows
     return 0
 
 

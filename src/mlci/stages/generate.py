@@ -18,10 +18,8 @@ from mlci.core.io import write_with
 from mlci.core.params import DemoParams, load_params
 from mlci.stages.helpers.demo import SCHEMA, generate
 
-OUTPUT = paths.DEMO_DATA
 
-
-def write_demo(params: DemoParams, path: Path = OUTPUT) -> None:
+def write_demo(params: DemoParams, path: Path = paths.DEMO_DATA) -> None:
     import pyarrow.parquet as pq
 
     def writer(tmp: Path) -> None:
@@ -36,7 +34,7 @@ def tables(params: DemoParams) -> Iterator:
     """The base data set, then each recorded batch with its ids following on; then the window, if one is set."""
     import pyarrow.compute as pc
 
-    parts = [(params.n_rows, params.seed, params.season)]
+    parts: list[tuple[int, int, str]] = [(params.n_rows, params.seed, params.season)]
     parts += [(batch.n_rows, batch.seed, batch.season) for batch in params.batches]
     chunks = _chunks(parts)
     if params.window_rows is None and params.window_days is None:
@@ -48,7 +46,7 @@ def tables(params: DemoParams) -> Iterator:
     whole = whole.take(pc.sort_indices(whole, [("timestamp", "ascending"), ("transaction_id", "ascending")]))
     if params.window_rows is not None:
         whole = whole.slice(max(whole.num_rows - params.window_rows, 0))
-    else:
+    elif params.window_days is not None:
         start = pc.subtract(pc.max(whole.column("timestamp")), pa.scalar(params.window_days * 86_400, pa.duration("s")))
         whole = whole.filter(pc.greater(whole.column("timestamp"), start))
     yield whole

@@ -17,12 +17,10 @@ from pathlib import Path
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
-from mlci.core.io import parquet_sink
+from mlci.core.io import BATCH_ROWS, parquet_sink
 from mlci.core.params import NA_VALUES, CsvParams, load_params
 from mlci.stages.helpers.csvfile import stream_csv
 
-OUTPUT = paths.RAW
-BATCH_ROWS = 65_536  # rows read at a time from a Parquet source (a CSV source: 16 MiB blocks)
 READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -104,7 +102,7 @@ def _stream_parquet(path: Path):
 
     def batches():
         with file:
-            yield from file.iter_batches(batch_size=BATCH_ROWS)
+            yield from file.iter_batches(batch_size=BATCH_ROWS)  # a CSV source is read in 16 MiB blocks
 
     return file.schema_arrow, batches()
 
@@ -129,7 +127,7 @@ def main(argv: Sequence[str] = ()) -> int:
     cli.no_options(argv, "mlci.stages.ingest", __doc__)
     data = load_params().data
     schema, batches = stream_source(data.source, data.csv, data.na_values)
-    with parquet_sink(OUTPUT, schema) as sink:
+    with parquet_sink(paths.RAW, schema) as sink:
         for batch in batches:
             sink.write(batch)
         if not sink.rows:

@@ -16,17 +16,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from typing import Any
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
-from mlci.core.io import iter_parquet, parquet_sink, require
+from mlci.core.io import BATCH_ROWS, iter_parquet, parquet_sink, require
 from mlci.core.params import SplitParams, load_params
-from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.core.schema import Schema
 
-INPUT = paths.VALIDATED
-TRAIN = paths.TRAIN_SPLIT
-TEST = paths.TEST_SPLIT
-BATCH_ROWS = 65_536
 DIGIT_BITS = 16  # the radix select reads the time column 64 / 16 = 4 times
 
 
@@ -69,6 +66,7 @@ class TimeCut:
 
     def __init__(self, scan_keys, rows: int, test_size: float) -> None:
         self.cut = int(round(rows * (1 - test_size)))
+        self.last: Any
         self.last, rank = kth_key(scan_keys, self.cut - 1) if self.cut else (None, 0)
         self.ties_left = rank + 1  # rows at the last train time still to go to train, in file order
 
@@ -173,8 +171,8 @@ def main(argv: Sequence[str] = ()) -> int:
     import pyarrow.parquet as pq
 
     params = load_params().split
-    schema = Schema.load(SCHEMA_FILE)
-    source = require(INPUT)
+    schema = Schema.load(paths.SCHEMA)
+    source = require(paths.VALIDATED)
     cut = None
     if schema.time_column is not None:
         column = schema.time_column
@@ -188,12 +186,12 @@ def main(argv: Sequence[str] = ()) -> int:
         arrow_schema = pq.read_schema(source)
         sinks = {
             name: outputs.enter_context(parquet_sink(path, arrow_schema))
-            for name, path in (("train", TRAIN), ("test", TEST))
+            for name, path in (("train", paths.TRAIN_SPLIT), ("test", paths.TEST_SPLIT))
         }
         for batch in iter_parquet(source, None, BATCH_ROWS):
             test = (
                 cut.is_test(_time_keys(batch, schema.time_column))
-                if cut
+                if cut and schema.time_column
                 else hash_is_test(row_hashes(batch, params.seed), params.test_size)
             )
             target = batch.column(schema.target).to_numpy()

@@ -16,12 +16,8 @@ from mlci.core import cli, paths
 from mlci.core.frames import read_split
 from mlci.core.io import read_parquet, require, write_json
 from mlci.core.params import TrainParams, load_params
-from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.core.schema import Schema
 from mlci.model.pipeline import build_pipeline, fit_threads, save_model, set_openmp_wait_policy
-
-TRAIN = paths.TRAIN_SPLIT
-MODEL = paths.MODEL
-METADATA = paths.MODEL_METADATA
 
 
 def train(params: TrainParams, schema: Schema, X, y):
@@ -60,17 +56,17 @@ def main(argv: Sequence[str] = ()) -> int:
     set_openmp_wait_policy()  # before scikit-learn loads its OpenMP library
 
     params = load_params().train
-    schema = Schema.load(SCHEMA_FILE)
+    schema = Schema.load(paths.SCHEMA)
     if params.engine == "dask_lightgbm":
         from mlci.stages.helpers.dask_engine import train_dask_lightgbm
 
-        model = train_dask_lightgbm(params, schema, require(TRAIN))
-        y = read_parquet(TRAIN, columns=[schema.target]).column(0).to_numpy()
+        model = train_dask_lightgbm(params, schema, require(paths.TRAIN_SPLIT))
+        y = read_parquet(paths.TRAIN_SPLIT, columns=[schema.target]).column(0).to_numpy()
     else:
-        X, y, _ = read_split(TRAIN, schema)
+        X, y, _ = read_split(paths.TRAIN_SPLIT, schema)
         model = train(params, schema, X, y)
-    save_model(model, MODEL)
-    write_json(METADATA, metadata(params, schema, y))
+    save_model(model, paths.MODEL)
+    write_json(paths.MODEL_METADATA, metadata(params, schema, y))
     return 0
 
 

@@ -25,23 +25,21 @@ from typing import Any
 
 from mlci.core import cli, paths
 from mlci.core.errors import DataError
-from mlci.core.io import iter_parquet, parquet_sink, require, write_json
+from mlci.core.io import BATCH_ROWS, iter_parquet, parquet_sink, require, write_json
 from mlci.core.params import NA_VALUES, DataParams, ValidateParams, load_params
-from mlci.core.schema import SCHEMA_FILE, Schema
+from mlci.core.schema import Schema
 from mlci.core.time_parts import as_timestamp, derived_names, time_part
 
-INPUT = paths.RAW
-OUTPUT = paths.VALIDATED
-PROFILE = paths.PROFILE
 TRUE_WORDS = {"1", "true", "t", "yes", "y"}
 FALSE_WORDS = {"0", "false", "f", "no", "n"}
 DECIMAL_COMMA = r"^[+-]?\d+,\d+$"  # 12,5: a number in a CSV written with decimal commas, read as text
 SNIFF_ROWS = 1000  # the first rows of a text column that say whether it holds such numbers
-BATCH_ROWS = 65_536  # rows validated at a time
 MAX_LABELS = 1000  # distinct target values kept for the error message (a binary target has two)
 SPILL_KEYS = 1 << 20  # duplicate check: hashes kept in memory (8 MiB) before they go to temp files ...
 PARTITION_BITS = 8  # ... split into 2^8 files by their top bits
 PARTITIONS = 1 << PARTITION_BITS
+# The features by role: numeric, categorical, and those derived from the time column (name: (source, part)).
+Roles = tuple[list[str], list[str], dict[str, tuple[str, str]]]
 
 
 def validate(table, data: DataParams, checks: ValidateParams) -> tuple[Any, Schema, dict]:
@@ -86,7 +84,7 @@ def validate_stream(
         )
     to_target, class_labels = _binary_target(labels, capped, raw_schema.field(data.target).type, data)
 
-    roles = None
+    roles: Roles | None = None
     nulls: dict[str, int] = {}
     positives = 0
     with DistinctCounter(spill_dir) as distinct:
@@ -96,35 +94,17 @@ def validate_stream(
                 table = table.filter(pc.is_valid(table.column(data.target)))
             if roles is None:
                 roles = _feature_roles(table, data)
-            numeric, categorical, derived = roles
-            columns: dict[str, Any] = {}
-            for name in numeric:
-                columns[name] = _as_float(table.column(name), name, data)
-            for name, (source, part) in derived.items():
-                columns[name] = time_part(_as_timestamp(table.column(source), source, "data.time_column"), part)
-            for name in categorical:
-                columns[name] = _as_string(table.column(name))
-            for name, column in columns.items():
+            features = _feature_columns(table, roles, data)
+            for name, column in features.items():
                 nulls[name] = nulls.get(name, 0) + column.null_count
-            if data.time_column is not None and data.time_column not in columns:  # a numeric one orders as it is
-                columns[data.time_column] = _as_timestamp(
-                    table.column(data.time_column), data.time_column, "data.time_column"
-                )
-            if data.segment_column is not None and data.segment_column not in columns:
-                columns[data.segment_column] = _as_string(table.column(data.segment_column))
-            columns[data.target] = to_target(table.column(data.target))
+            columns = features | _role_columns(table, features, data, to_target)
             positives += int(pc.sum(columns[data.target]).as_py() or 0)
             distinct.add(_row_keys(table, data))
             write(pa.table(columns))
         _check_nulls(nulls, labeled, checks.max_null_rate)
         duplicate_rate = (labeled - distinct.count()) / labeled  # not 1 - distinct / rows: that misses the limit
-    if duplicate_rate > checks.max_duplicate_rate:
-        what = f"values of {data.id_column!r}" if data.id_column else "rows"
-        raise DataError(
-            f"{duplicate_rate:.1%} of {what} are duplicates, above validate.max_duplicate_rate="
-            f"{checks.max_duplicate_rate}; de-duplicate the data or raise the threshold"
-        )
-
+    _check_duplicates(duplicate_rate, data, checks.max_duplicate_rate)
+    assert roles is not None  # at least validate.min_rows labelled rows were read
     numeric, categorical, derived = roles
     schema = Schema(
         target=data.target,
@@ -146,6 +126,39 @@ def validate_stream(
         "null_rates": {name: round(nulls[name] / labeled, 4) for name in schema.features},
     }
     return schema, profile
+
+
+def _feature_columns(table, roles: Roles, data: DataParams) -> dict[str, Any]:
+    """A batch's features in their settled types: numbers as float64, the time column's parts, categories as text."""
+    numeric, categorical, derived = roles
+    columns: dict[str, Any] = {}
+    for name in numeric:
+        columns[name] = _as_float(table.column(name), name, data)
+    for name, (source, part) in derived.items():
+        columns[name] = time_part(_as_timestamp(table.column(source), source, "data.time_column"), part)
+    for name in categorical:
+        columns[name] = _as_string(table.column(name))
+    return columns
+
+
+def _role_columns(table, features: dict[str, Any], data: DataParams, to_target) -> dict[str, Any]:
+    """The time and segment columns the features do not already hold, then the target as 0/1."""
+    columns: dict[str, Any] = {}
+    if data.time_column is not None and data.time_column not in features:  # a numeric one orders as it is
+        columns[data.time_column] = _as_timestamp(table.column(data.time_column), data.time_column, "data.time_column")
+    if data.segment_column is not None and data.segment_column not in features:
+        columns[data.segment_column] = _as_string(table.column(data.segment_column))
+    columns[data.target] = to_target(table.column(data.target))
+    return columns
+
+
+def _check_duplicates(duplicate_rate: float, data: DataParams, max_rate: float) -> None:
+    if duplicate_rate > max_rate:
+        what = f"values of {data.id_column!r}" if data.id_column else "rows"
+        raise DataError(
+            f"{duplicate_rate:.1%} of {what} are duplicates, above validate.max_duplicate_rate={max_rate}; "
+            "de-duplicate the data or raise the threshold"
+        )
 
 
 def _scan_target(scan, target: str, markers) -> tuple[int, int, list, bool]:
@@ -322,7 +335,7 @@ def _binary_target(labels: list, capped: bool, kind, data: DataParams):
     return to_target, {"0": str(values[1 - positive]), "1": str(values[positive])}
 
 
-def _feature_roles(table, data: DataParams) -> tuple[list[str], list[str], dict[str, tuple[str, str]]]:
+def _feature_roles(table, data: DataParams) -> Roles:
     """Split the features into numeric and categorical; timestamps become hour-of-day and day-of-week features."""
     import pyarrow as pa
 
@@ -431,25 +444,25 @@ def main(argv: Sequence[str] = ()) -> int:
     import pyarrow.parquet as pq
 
     params = load_params()
-    raw_schema = pq.read_schema(require(INPUT))
+    raw_schema = pq.read_schema(require(paths.RAW))
     with ExitStack() as outputs:
         sink = None  # opened on the first table, which carries the validated schema
 
         def write(table) -> None:
             nonlocal sink
             if sink is None:
-                sink = outputs.enter_context(parquet_sink(OUTPUT, table.schema))
+                sink = outputs.enter_context(parquet_sink(paths.VALIDATED, table.schema))
             sink.write(table)
 
         def scan(columns=None):
-            return iter_parquet(INPUT, columns, BATCH_ROWS)
+            return iter_parquet(paths.RAW, columns, BATCH_ROWS)
 
-        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+        paths.VALIDATED.parent.mkdir(parents=True, exist_ok=True)
         schema, profile = validate_stream(
-            scan, raw_schema, params.data, params.validate_, write, spill_dir=str(OUTPUT.parent)
+            scan, raw_schema, params.data, params.validate_, write, spill_dir=str(paths.VALIDATED.parent)
         )
-    schema.save(SCHEMA_FILE)
-    write_json(PROFILE, profile)
+    schema.save(paths.SCHEMA)
+    write_json(paths.PROFILE, profile)
     return 0
 
 
