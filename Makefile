@@ -79,7 +79,7 @@ SHARD ?=
 SHARD_ARGS = $(if $(SHARD),--splits $(word 2,$(subst /, ,$(SHARD))) --group $(word 1,$(subst /, ,$(SHARD))) \
 	--splitting-algorithm least_duration --durations-path tests/durations.json)
 
-test-core: setup-dev  ## the unit and pipeline tests: what every pull request runs (SHARD=1/3: the first third)
+test-core: setup-dev  ## the unit and pipeline tests: what every pull request runs (SHARD=1/4: the first quarter)
 	$(PYTEST) -m "$(CORE_TESTS)" $(SHARD_ARGS) $(if $(SHARD),|| [ $$? -eq 5 ])
 
 durations: setup-dev  ## measure each unit and pipeline test's time into tests/durations.json (how SHARD splits)

@@ -1,6 +1,6 @@
 """ci.yml through act: each job provisions the interpreter once and runs the project's own `make` targets in it.
 
-The tests run as one job per suite, the unit and pipeline suite as three jobs of a third each: a pull request runs
+The tests run as one job per suite, the unit and pipeline suite as four jobs of a quarter each: a pull request runs
 the workflow and service suites only when it changes what they guard; a push to main runs every suite. Here each
 job's pytest gets a few quick files (`SAMPLE`), one per suite, of which its marker keeps its own: the whole suite
 would run act inside act.
@@ -35,14 +35,14 @@ def test_ci_on_push__lints_and_tests_with_make(workspace: Workspace) -> None:
     run = workspace.act("push", "ci.yml", payload, env=SAMPLE)
 
     ends = [line for line in run.log.splitlines() if "Job succeeded" in line or "Job failed" in line]
-    # lint, changes, the unit and pipeline suite in three parts, the workflow and service suites; audit: above
-    assert len([line for line in ends if "Job succeeded" in line]) == 7, ends
+    # lint, changes, the unit and pipeline suite in four parts, the workflow and service suites; audit: above
+    assert len([line for line in ends if "Job succeeded" in line]) == 8, ends
     assert "pip-audit --disable-pip --strict --progress-spinner off -r requirements.txt -r requirements-dev.txt" in (
         run.log
     )
     uv = [call["args"] for call in run.calls_of("uv")]
     installs = [args for args in uv if args[:2] == ["pip", "install"] and "requirements-dev.txt" in args]
-    assert len(installs) == 7 and all("--require-hashes" in args for args in installs), uv
+    assert len(installs) == 8 and all("--require-hashes" in args for args in installs), uv
     compiles = [args for args in uv if args[:2] == ["pip", "compile"]]
     locks = {"requirements.txt", "requirements-scale.txt", "requirements-dev.txt"}
     assert {args[args.index("-o") + 1] for args in compiles} == locks, uv
@@ -52,8 +52,8 @@ def test_ci_on_push__lints_and_tests_with_make(workspace: Workspace) -> None:
         "check-jsonschema --builtin-schema",
         # what `make test-core`, `test-workflows` and `test-services` run (make echoes the recipe, not its name)
         '-m "not workflows and not service and not remote"',
-        "--splits 3 --group 1",
-        "--splits 3 --group 3",
+        "--splits 4 --group 1",
+        "--splits 4 --group 4",
         "-m workflows",
         '-m "service or remote"',
         "python -m pytest",
