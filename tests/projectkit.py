@@ -181,6 +181,18 @@ def commit(root: Path, message: str, env: dict[str, str] | None = None) -> str:
     return head(root, env)
 
 
+def isolated_repo(folder: Path, monkeypatch) -> Path:
+    """`git init` an empty repository on `main` in `folder` and work there: fixed identity, no user or CI settings."""
+    for key in [key for key in os.environ if key.startswith("GIT_")]:
+        monkeypatch.delenv(key)
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(folder.parent))
+    monkeypatch.chdir(folder)
+    subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], check=True)
+    return folder
+
+
 def merge(base: dict, changes: dict) -> dict:
     """`base` with `changes` applied key by key, nested mappings merged (an empty mapping replaces)."""
     merged = dict(base)

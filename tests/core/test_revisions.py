@@ -10,19 +10,13 @@ import pytest
 
 from mlci.core.errors import DataError, ReleaseError, RevisionError
 from mlci.core.revisions import head, read_at, resolve_base, run
-from projectkit import GIT_ENV
+from projectkit import isolated_repo
 
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A git repository with one commit (`a.txt`) on `main`, as the working directory; no user settings."""
-    for key in [key for key in os.environ if key.startswith("GIT_")]:
-        monkeypatch.delenv(key)
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    monkeypatch.chdir(tmp_path)
-    run("git", "init", "--quiet", "--initial-branch=main")
+    isolated_repo(tmp_path, monkeypatch)
     (tmp_path / "a.txt").write_text("first\n", encoding="utf-8")
     run("git", "add", "a.txt")
     run("git", "commit", "--quiet", "-m", "first")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from projectkit import GIT_ENV
+from projectkit import isolated_repo
 
 
 def git(*args: str) -> str:
@@ -18,10 +17,4 @@ def git(*args: str) -> str:
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty git repository as the working directory, with a fixed identity and no user settings."""
-    for key in [key for key in os.environ if key.startswith("GIT_")]:
-        monkeypatch.delenv(key)
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(tmp_path)
-    git("init", "--quiet", "--initial-branch=main")
-    return tmp_path
+    return isolated_repo(tmp_path, monkeypatch)
