@@ -80,7 +80,7 @@ def test_unknown_command__one_line_naming_the_commands_and_exit_2(tmp_path):
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
         "error: mlci: unknown command 'trian'; the commands are generate, ingest, validate, split, train, evaluate, "
-        "report, gate, sweep, deploy, serve, drift, intake, new-batch"
+        "report, gate, sweep, run-cost, deploy, serve, drift, intake, retrain-pr, new-batch"
     ]
 
 

@@ -21,10 +21,12 @@ COMMANDS = {  # name: module; the pipeline's stages first, then the journeys tha
     "report": "mlci.review.report",
     "gate": "mlci.review.gate",
     "sweep": "mlci.review.sweep",
+    "run-cost": "mlci.review.runcost",
     "deploy": "mlci.deploy.__main__",
     "serve": "mlci.serve.__main__",
     "drift": "mlci.monitor.drift",
     "intake": "mlci.monitor.intake",
+    "retrain-pr": "mlci.monitor.pullrequest",
     "new-batch": "mlci.stages.helpers.batch",
 }
 PACKAGE = os.path.dirname(__file__)  # os.path, not pathlib: this module imports next to nothing, for a quick --help
