@@ -9,6 +9,7 @@ message names the field and what is allowed.
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 import numpy as np
@@ -167,6 +168,46 @@ def test_predict__huge_body_refused_before_parsing(server, record):
     for response in (declared, streamed):
         assert response.status_code == 413, response.text
         assert f"larger than {limit} bytes (serve.max_body_bytes)" in response.json()["detail"]
+
+
+def raw_post(server, head: bytes, body: bytes = b"") -> bytes:
+    """Send a request over a plain socket, the whole body at once as most clients do, and read the whole answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        connection.sendall(head + body)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_predict__a_body_far_past_the_limit_gets_its_413_not_a_reset(server, declared):
+    """Megabytes past the limit: the server reads and drops them before answering, so the client reads its 413.
+
+    Answering at once and closing with the rest unread makes the kernel reset the connection: the client's send
+    fails, or the reset destroys the 413 before the client reads it.
+    """
+    body = b"x" * (8 * 1024 * 1024)  # well past the socket buffers on both sides
+    if declared:
+        framing, sent = f"content-length: {len(body)}".encode(), body
+    else:
+        chunks = [body[start : start + 65536] for start in range(0, len(body), 65536)]
+        framing, sent = b"transfer-encoding: chunked", b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks)
+        sent += b"0\r\n\r\n"
+    head = b"POST /predict HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n" + framing + b"\r\n\r\n"
+
+    answer = raw_post(server, head, sent)
+
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:300]
+    assert b"(serve.max_body_bytes)" in answer
+
+
+def test_predict__a_client_expecting_100_continue_is_refused_before_it_sends(server):
+    head = b"POST /predict HTTP/1.1\r\nhost: test\r\ncontent-length: 9999999\r\nexpect: 100-continue\r\n\r\n"
+
+    answer = raw_post(server, head)  # the body is never sent: the server must answer without waiting for it
+
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:300]
 
 
 def test_health_and_metadata(server, package):

@@ -3,7 +3,10 @@
 - With an API key (`SERVE_API_KEY`), every path but `/health` (and the API docs) needs it, as
   `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time; otherwise a 401, before the body
   is read.
-- A body over `max_bytes` is a 413, from its Content-Length or while it is read.
+- A body over `max_bytes` is a 413, from its Content-Length or while it is read. What the client still sends is read
+  and dropped (for `timeout` seconds at most) before the 413 goes out: a server that closes a connection with unread
+  bytes makes the kernel reset it, and the reset can destroy the 413 before the client reads it. A client that asked
+  for `100-continue` is answered at once, since it sends nothing more.
 - A body that has not fully arrived within `timeout` seconds is a 408, and the connection is closed: a client that
   sends slowly holds a connection for `timeout` seconds at most.
 
@@ -46,10 +49,12 @@ class Guard:
             closing = {"www-authenticate": "Bearer", "connection": "close"}
             return await error_response(401, detail, headers=closing)(scope, receive, send)
         declared = headers.get(b"content-length", b"")
+        deadline = time.monotonic() + self.timeout
         if declared.isdigit() and int(declared) > self.max_bytes:
+            if headers.get(b"expect", b"").lower() != b"100-continue":
+                await _drain(receive, deadline)
             return await self._too_large(scope, receive, send)
         chunks, size, more = [], 0, True
-        deadline = time.monotonic() + self.timeout
         while more:
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
@@ -62,6 +67,8 @@ class Guard:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_bytes:
+                if message.get("more_body", False):
+                    await _drain(receive, deadline)
                 return await self._too_large(scope, receive, send)
             more = message.get("more_body", False)
         body, handed = b"".join(chunks), False
@@ -85,3 +92,14 @@ class Guard:
     async def _too_large(self, scope: dict, receive: Any, send: Any) -> None:
         detail = f"the body is larger than {self.max_bytes} bytes (serve.max_body_bytes); send smaller batches"
         await error_response(413, detail, headers={"connection": "close"})(scope, receive, send)
+
+
+async def _drain(receive: Any, deadline: float) -> None:
+    """Read and drop the rest of a request's body until it ends, the client goes away or `deadline` passes."""
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            message = await asyncio.wait_for(receive(), left)
+        except TimeoutError:
+            return
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
