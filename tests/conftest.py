@@ -114,3 +114,19 @@ def monitored(monitored_dir: Path, tmp_dir: Path) -> Path:
     """The working directory, holding a copy of `monitored_dir`."""
     shutil.copytree(monitored_dir, tmp_dir, dirs_exist_ok=True)
     return tmp_dir
+
+
+@pytest.fixture(scope="session")
+def reproduced_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project, the demo cut to 3,000 rows, reproduced from scratch and committed (once per worker)."""
+    from projectkit import reproduce_from_scratch
+
+    return reproduce_from_scratch(tmp_path_factory.mktemp("reproduced") / "project")
+
+
+@pytest.fixture
+def demo_project(reproduced_demo: Path, tmp_path: Path) -> Path:
+    """A private copy of `reproduced_demo`: change it freely."""
+    from projectkit import clone
+
+    return clone(reproduced_demo, tmp_path / "project")

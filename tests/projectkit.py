@@ -16,6 +16,7 @@ and `bench.py`, run as a script, adds it too. Under `src/` it would ship with th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -53,6 +54,9 @@ OUTCOMES = (
     (re.compile(r"Stage '([\w-]+)' is cached - skipping run, checking out outputs"), "restored"),
 )
 UP_TO_DATE = "Data and pipelines are up to date."
+STAGES = ["generate", "ingest", "validate", "split", "train", "evaluate"]  # dvc.yaml's stages, in the order they run
+METRICS = Path("reports/eval/metrics.json")
+SMALL_DEMO = {"demo": {"n_rows": 3000}}  # the whole pipeline in seconds
 
 
 class CommandFailed(Exception):
@@ -206,6 +210,26 @@ def edit_params(root: Path, changes: dict) -> None:
     path = root / "params.yaml"
     params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     path.write_text(yaml.safe_dump(merge(params, changes), sort_keys=False), encoding="utf-8")
+
+
+def clone(source: Path, root: Path) -> Path:
+    """A full copy of a project folder, git history, DVC cache and outputs included."""
+    shutil.copytree(source, root, symlinks=True, ignore=shutil.ignore_patterns("tmp"))  # .dvc/tmp: locks, state
+    return root
+
+
+def reproduce_from_scratch(root: Path) -> Path:
+    """A new copy of the project with `SMALL_DEMO` in `root`, `dvc repro` from scratch, and its results committed."""
+    new_project(root, params=SMALL_DEMO, message="initial state")
+    output = dvc(root, "repro").stdout
+    if stages_run(output) != STAGES:
+        raise CommandFailed(f"`dvc repro` in {root} did not run every stage:\n{output}")
+    commit(root, "reproduce")
+    return root
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def stage_outcomes(log: str) -> dict[str, str]:

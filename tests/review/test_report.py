@@ -22,7 +22,8 @@ from mlci.evaluation.gate import check, judge, pick_thresholds
 from mlci.review import report, runcost
 from mlci.review.render import FIX_COMMAND, render
 from mlci.review.report import Change, ReportData, changed_params, split_metrics_diff
-from projectkit import edit_params, git, head, new_project
+from owndatakit import use_own_data
+from projectkit import dvc, edit_params, git, head, new_project
 from projectkit import run as run_in
 from report_fixtures import (
     BASE_SHA,
@@ -357,3 +358,15 @@ def test_main__run_cost_reads_the_base_from_its_default_folder(gated_repo, base_
     else:
         assert table_row(text, "`evaluate`") == ["`evaluate`", "2.00 s", "1.50 s", "200 MiB"]
         assert "no record of the base's run here: `.mlci/base-cost/` is missing (in CI," in text
+
+
+@pytest.mark.slow
+def test_report__rows_without_a_label(demo_project):
+    """The pull-request report's data table says how many rows had no label, against the demo run as base."""
+    use_own_data(demo_project, "blank_labels.csv")
+    dvc(demo_project, "repro")
+
+    run_in(demo_project, "python", "-m", "mlci.review.report", "--base", "HEAD", "--no-png", "--out", "report")
+
+    text = (demo_project / "report/report.md").read_text(encoding="utf-8")
+    assert "| rows without a label (dropped) | 0 | 3 | +3 |" in text
