@@ -61,29 +61,27 @@ repro: setup  ## run the pipeline (dvc repro) and print the metrics
 	dvc repro
 	dvc metrics show --md reports/eval/metrics.json
 
-# One worker per core; each test file runs whole in one worker, so its module-scoped fixtures (a project built once,
-# a server) are shared as written.
+# One worker per core. Each test file runs whole in one worker, so its module-scoped fixtures (a project built once,
+# a server) are shared as written; the longest files (by tests/durations.json) start first (tests/partskit.py).
 PYTEST_WORKERS ?= auto
 
-PYTEST := python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST := python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 # The suites, by what they guard (markers set in tests/conftest.py); CI runs each one only when its paths change.
 CORE_TESTS := not workflows and not service and not remote
 
 test: setup-dev  ## run the whole test suite, end-to-end tests included (PYTEST_WORKERS=1 for one process)
 	$(PYTEST)
 
-# SHARD=i/n runs the i-th of n parts of a suite, the parts of equal expected time (pytest-split, from each test's time
-# in tests/durations.json): CI spreads the unit and pipeline tests over parallel jobs this way. A part that the
-# suite's marker leaves empty passes (pytest's exit code 5, no test collected).
+# SHARD=i/n runs the i-th of n parts of a suite: whole test files, dealt out by their measured time in
+# tests/durations.json (tests/partskit.py). CI spreads the unit and pipeline tests over parallel jobs this way. A part
+# that the suite's marker leaves empty passes (pytest's exit code 5, no test collected).
 SHARD ?=
-SHARD_ARGS = $(if $(SHARD),--splits $(word 2,$(subst /, ,$(SHARD))) --group $(word 1,$(subst /, ,$(SHARD))) \
-	--splitting-algorithm least_duration --durations-path tests/durations.json)
 
 test-core: setup-dev  ## the unit and pipeline tests: what every pull request runs (SHARD=1/4: the first quarter)
-	$(PYTEST) -m "$(CORE_TESTS)" $(SHARD_ARGS) $(if $(SHARD),|| [ $$? -eq 5 ])
+	$(PYTEST) -m "$(CORE_TESTS)" $(if $(SHARD),--part $(SHARD) || [ $$? -eq 5 ])
 
-durations: setup-dev  ## measure each unit and pipeline test's time into tests/durations.json (how SHARD splits)
-	$(PYTEST) -m "$(CORE_TESTS)" --store-durations --clean-durations --durations-path tests/durations.json
+durations: setup-dev  ## measure each test's time into tests/durations.json (how SHARD splits and what starts first)
+	$(PYTEST) --store-durations
 
 test-workflows: setup-dev  ## the workflow files through act
 	$(PYTEST) -m workflows

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytest_plugins = ["partskit"]  # --part I/N and --store-durations: the suite in parts for parallel CI jobs
+
 # One OpenMP thread unless the caller chose otherwise: on a busy two-core machine, OpenMP threads spin-waiting for each
 # other make the many tiny predictions of these tests ten times slower. Results are the same (`train` fits on one
 # thread anyway; predictions do not depend on it). Set before scikit-learn is imported; the `dvc repro` subprocesses

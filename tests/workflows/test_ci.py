@@ -52,8 +52,8 @@ def test_ci_on_push__lints_and_tests_with_make(workspace: Workspace) -> None:
         "check-jsonschema --builtin-schema",
         # what `make test-core`, `test-workflows` and `test-services` run (make echoes the recipe, not its name)
         '-m "not workflows and not service and not remote"',
-        "--splits 4 --group 1",
-        "--splits 4 --group 4",
+        "--part 1/4",
+        "--part 4/4",
         "-m workflows",
         '-m "service or remote"',
         "python -m pytest",
