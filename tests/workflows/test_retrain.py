@@ -59,13 +59,27 @@ def changed_files(origin: Path, branch: str) -> set[str]:
 def test_holiday_batch__opens_a_retrain_pull_request_and_a_second_updates_it(
     workspace: Workspace, origin: Path, fake_github
 ) -> None:
-    fake_github()
+    """Beside two pull requests on `retrain/*` branches that are not the workflow's own, which it never adopts.
+
+    An outsider's pull request from a fork's `retrain/x` (even carrying the label: a maintainer may set it) and a
+    person's `retrain/manual`: the workflow opens a pull request of its own, labelled, and updates only that one.
+    """
+    outsider = {
+        "number": 5, "state": "open", "title": "Tweak the model", "body": "Looks harmless.",
+        "headRefName": "retrain/x", "baseRefName": "main", "isCrossRepository": True,
+        "author": {"login": "outsider", "is_bot": False}, "labels": [{"name": "retrain"}],
+    }  # fmt: skip
+    person = {
+        **outsider, "number": 6, "title": "Manual retrain", "body": "By hand.", "headRefName": "retrain/manual",
+        "isCrossRepository": False, "author": {"login": "maintainer", "is_bot": False}, "labels": [],
+    }  # fmt: skip
+    fake_github(pulls={"5": outsider, "6": person})
     branch = f"retrain/{time.strftime('%Y-%m-%d', time.gmtime())}"
 
     run = dispatch(workspace, origin, "holiday", 7)
 
     assert run.succeeded(), run.tail()
-    assert branches(origin) == ["main", branch]
+    assert branches(origin) == ["main", branch], "nothing pushed to retrain/x or retrain/manual"
     changed = changed_files(origin, branch)
     assert {"params.yaml", "dvc.lock", "reports/eval/metrics.json", "reports/drift/drift.json"} <= changed, changed
     params = yaml.safe_load(git(origin, "show", f"{branch}:params.yaml"))
@@ -74,8 +88,18 @@ def test_holiday_batch__opens_a_retrain_pull_request_and_a_second_updates_it(
 
     (create,) = [call for call in run.calls_of("gh") if call.get("command") == "pr create"]
     assert create["flags"]["--head"] == branch and create["flags"]["--base"] == "main"
+    assert create["flags"]["--label"] == "retrain"
     assert create["token"] == "token-of-the-run", "no App configured: the job's own token"
-    (pull,) = run.github["pulls"].values()
+    (listing,) = [call for call in run.calls_of("gh") if call.get("command") == "pr list"]
+    assert listing["flags"]["--label"] == "retrain"
+    assert not [call for call in run.calls_of("gh") if call.get("command") == "pr edit"]
+    pulls = run.github["pulls"]
+    assert pulls["5"] == outsider and pulls["6"] == person, "their titles and bodies are as they were"
+    assert set(pulls) == {"5", "6", "7"}
+    pull = pulls["7"]
+    assert pull["labels"] == [{"name": "retrain"}] and pull["author"]["login"] == "app/github-actions"
+    assert pull["headRefName"] == branch
+    assert "retrain" in run.github["labels"], "the label is created when missing"
     body = pull["body"]
     assert len(body) <= 65_536
     drift_part, report_part = body.split("\n\n---\n\n", 1)
@@ -101,46 +125,10 @@ def test_holiday_batch__opens_a_retrain_pull_request_and_a_second_updates_it(
     assert edit["token"] == "ghs_app-installation-token"
     (app,) = second.calls_of("create-github-app-token")
     assert app["inputs"]["client-id"] == APP["RETRAIN_APP_CLIENT_ID"] and app["private_key_given"]
-    (updated,) = second.github["pulls"].values()
-    assert updated["number"] == pull["number"] and updated["body"] != body
-    assert "## Drift check: DRIFT" in updated["body"]
-
-
-def test_fork_pull_request_on_a_retrain_branch__is_left_untouched(
-    workspace: Workspace, origin: Path, fake_github
-) -> None:
-    """Neither an outsider's pull request from a fork's `retrain/x` nor a person's `retrain/manual` is adopted.
-
-    The fork's pull request even carries the label (a maintainer may set it); the workflow opens a pull request of its
-    own, labelled.
-    """
-    outsider = {
-        "number": 5, "state": "open", "title": "Tweak the model", "body": "Looks harmless.",
-        "headRefName": "retrain/x", "baseRefName": "main", "isCrossRepository": True,
-        "author": {"login": "outsider", "is_bot": False}, "labels": [{"name": "retrain"}],
-    }  # fmt: skip
-    person = {
-        **outsider, "number": 6, "title": "Manual retrain", "body": "By hand.", "headRefName": "retrain/manual",
-        "isCrossRepository": False, "author": {"login": "maintainer", "is_bot": False}, "labels": [],
-    }  # fmt: skip
-    fake_github(pulls={"5": outsider, "6": person})
-    branch = f"retrain/{time.strftime('%Y-%m-%d', time.gmtime())}"
-
-    run = dispatch(workspace, origin, "holiday", 7)
-
-    assert run.succeeded(), run.tail()
-    assert branches(origin) == ["main", branch], "nothing pushed to retrain/x or retrain/manual"
-    pulls = run.github["pulls"]
-    assert pulls["5"] == outsider and pulls["6"] == person, "their titles and bodies are as they were"
-    assert not [call for call in run.calls_of("gh") if call.get("command") == "pr edit"]
-    (create,) = [call for call in run.calls_of("gh") if call.get("command") == "pr create"]
-    assert create["flags"]["--head"] == branch and create["flags"]["--label"] == "retrain"
-    (listing,) = [call for call in run.calls_of("gh") if call.get("command") == "pr list"]
-    assert listing["flags"]["--label"] == "retrain"
-    ours = pulls["7"]
-    assert ours["labels"] == [{"name": "retrain"}] and ours["author"]["login"] == "app/github-actions"
-    assert ours["headRefName"] == branch and "## Drift check: DRIFT" in ours["body"]
-    assert "retrain" in run.github["labels"], "the label is created when missing"
+    pulls = second.github["pulls"]
+    assert pulls["5"] == outsider and pulls["6"] == person and set(pulls) == {"5", "6", "7"}
+    updated = pulls["7"]
+    assert updated["body"] != body and "## Drift check: DRIFT" in updated["body"]
 
 
 def test_normal_batch__opens_nothing(workspace: Workspace, origin: Path, fake_github) -> None:
