@@ -22,6 +22,7 @@ from mlci.model.pipeline import (
     _skops_io,
     build_pipeline,
     canonical_skops,
+    columnwise_parts,
     fit_threads,
     load_model,
     save_model,
@@ -156,6 +157,32 @@ def test_save_model__same_bytes_on_any_number_of_threads(family, tmp_path):
     first = (tmp_path / "1.skops").read_bytes()
     assert (tmp_path / "2.skops").read_bytes() == first
     assert (tmp_path / "4.skops").read_bytes() == first
+
+
+def test_columnwise_parts(fitted):
+    """Histogram gradient boosting's preprocessing keeps one column per input column, in place, value by value."""
+    X, _ = frame(50, seed=2)
+    model = fitted["hist_gradient_boosting"]
+
+    preprocess, estimator = columnwise_parts(model, list(X.columns))
+
+    assert preprocess is model[0] and estimator is model[-1]
+    shuffled = X.copy()
+    shuffled["plan"] = X["plan"].to_numpy()[::-1]
+    coded = preprocess.transform(X)
+    coded[:, 2] = coded[::-1, 2]
+    np.testing.assert_array_equal(coded, preprocess.transform(shuffled))
+
+
+@pytest.mark.parametrize("family", ["logistic_regression", "random_forest"])
+def test_columnwise_parts__other_preprocessing(fitted, family):
+    """One-hot codes and missing-value indicators add columns: no shortcut."""
+    assert columnwise_parts(fitted[family], ["amount", "age", "plan", "region"]) is None
+
+
+def test_columnwise_parts__other_columns_or_model(fitted):
+    assert columnwise_parts(fitted["hist_gradient_boosting"], ["age", "amount", "plan", "region"]) is None
+    assert columnwise_parts(fitted["hist_gradient_boosting"][-1], ["amount", "age", "plan", "region"]) is None
 
 
 def test_fit_threads():

@@ -97,6 +97,17 @@ def test_importance(trained_project):
     assert all(set(item) == {"feature", "importance", "std"} for item in found)
 
 
+def test_importance__same_as_through_the_whole_pipeline(trained_project, monkeypatch):
+    """Shuffling the coded columns of rows preprocessed once gives the scores of shuffling the input columns."""
+    model, X, y, _, _ = inputs()
+    params = EvaluateParams(importance_rows=300, importance_repeats=2)
+    shortcut = stage.importance(model, X, y, params)
+
+    monkeypatch.setattr(stage, "columnwise_parts", lambda model, columns: None)
+
+    assert stage.importance(model, X, y, params) == shortcut
+
+
 def test_importance__one_class_sample(trained_project):
     """A sample too small to hold both classes gives no importances rather than an error."""
     model, X, y, _, _ = inputs()

@@ -30,7 +30,7 @@ from mlci.evaluation.metrics import (
     segment_scores,
     segment_values,
 )
-from mlci.model.pipeline import SMALL_PREDICT_THREADS, load_model, set_openmp_wait_policy
+from mlci.model.pipeline import SMALL_PREDICT_THREADS, columnwise_parts, load_model, set_openmp_wait_policy
 
 
 def evaluate(model, X, y, segments, params: EvaluateParams, schema: Schema, p=None) -> dict[str, object]:
@@ -68,10 +68,15 @@ def importance(model, X, y, params: EvaluateParams) -> list[dict]:
     rows.sort()
     if len(np.unique(y[rows])) < 2:
         return []
+    sample, estimator = X.iloc[rows], model
     with threadpool_limits(limits=SMALL_PREDICT_THREADS):  # dozens of predictions on a few thousand rows
+        parts = columnwise_parts(model, list(X.columns))
+        if parts is not None:  # preprocess the rows once, not once per shuffle: the same scores (see columnwise_parts)
+            preprocess, estimator = parts
+            sample = preprocess.transform(sample)
         result = permutation_importance(
-            model,
-            X.iloc[rows],
+            estimator,
+            sample,
             y[rows],
             scoring="roc_auc",
             n_repeats=params.importance_repeats,
