@@ -21,7 +21,9 @@ SAMPLE_FILES = [
     "tests/workflows/test_static.py",
     "tests/serve/test_contract.py",
 ]
-SAMPLE = {"PYTEST_ADDOPTS": " ".join(SAMPLE_FILES)}
+# One pytest process per job (`make`'s PYTEST_WORKERS=0): xdist's two workers would each import the suite again to
+# run these few quick files, in six jobs at once.
+SAMPLE = {"PYTEST_ADDOPTS": " ".join(SAMPLE_FILES), "PYTEST_WORKERS": "0"}
 SUITES = {
     "test-core": "unit and pipeline",
     "test-workflows": "workflows through act",
