@@ -16,7 +16,6 @@ and `bench.py`, run as a script, adds it too. Under `src/` it would ship with th
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -226,10 +225,6 @@ def reproduce_from_scratch(root: Path) -> Path:
         raise CommandFailed(f"`dvc repro` in {root} did not run every stage:\n{output}")
     commit(root, "reproduce")
     return root
-
-
-def read_json(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def stage_outcomes(log: str) -> dict[str, str]:

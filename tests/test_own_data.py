@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from mlci.core.io import read_json
 from owndatakit import CUSTOMERS, PENGUIN_FEATURES, SITES, use_own_data, write_customers
-from projectkit import METRICS, STAGES, dvc, edit_params, read_json, stage_outcomes, stages_run
+from projectkit import METRICS, STAGES, dvc, edit_params, stage_outcomes, stages_run
 
 pytestmark = pytest.mark.slow
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from mlci.core.io import read_json
 from projectkit import (
     METRICS,
     STAGES,
     UP_TO_DATE,
     dvc,
     edit_params,
-    read_json,
     reproduce_from_scratch,
     run,
     stage_outcomes,

@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from projectkit import UP_TO_DATE, commit, dvc, edit_params, git, new_project, stage_outcomes
+from projectkit import STAGES, UP_TO_DATE, commit, dvc, edit_params, git, new_project, stage_outcomes
 from s3kit import BUCKET, PREFIX, moto_s3
 
 pytestmark = pytest.mark.slow
 
 N_ROWS = 3000
-STAGES = ("generate", "ingest", "validate", "split", "train", "evaluate")
 UPSTREAM = STAGES[:-1]
 
 

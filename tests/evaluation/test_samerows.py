@@ -23,7 +23,7 @@ from mlci.core import paths
 from mlci.core.params import load_params
 from mlci.evaluation import baseline
 from mlci.evaluation.samerows import Committed, SameRows, compare, same_rows
-from projectkit import commit, dvc, edit_params, new_project, run
+from projectkit import clone, commit, dvc, edit_params, new_project, run
 
 pytestmark = pytest.mark.slow
 SMALL = {
@@ -35,11 +35,6 @@ SMALL = {
 
 def reproduce(root: Path) -> None:
     dvc(root, "repro", "--quiet")
-
-
-def copy(project: Path, dest: Path) -> Path:
-    shutil.copytree(project, dest, symlinks=True)
-    return dest
 
 
 def judge_here(root: Path, monkeypatch: pytest.MonkeyPatch):
@@ -67,7 +62,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def holiday(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The base plus a holiday batch taken in and reproduced (uncommitted, as CI sees a pull request)."""
-    root = copy(base, tmp_path_factory.mktemp("holiday") / "project")
+    root = clone(base, tmp_path_factory.mktemp("holiday") / "project")
     batch = "data/incoming/batch.parquet"
     batch_args = ["--season", "holiday", "--rows", "2000", "--seed", "7", "--out", batch]
     run(root, "python", "-m", "mlci.stages.helpers.batch", *batch_args)
@@ -113,7 +108,7 @@ def test_holiday_retrain__the_gate_passes_and_the_report_shows_the_same_rows(hol
 
 def test_weaker_model__still_fails_on_the_same_rows(base, tmp_path):
     # At the demo's 50,000 rows `max_iter: 5` is enough; on 800 test rows only a clearly worse model is beyond noise.
-    root = copy(base, tmp_path / "project")
+    root = clone(base, tmp_path / "project")
     stump = {"max_iter": 1, "max_leaf_nodes": 2, "early_stopping": False}  # one split on one feature
     edit_params(root, {"train": {"hist_gradient_boosting": stump}})
     reproduce(root)
@@ -125,7 +120,7 @@ def test_weaker_model__still_fails_on_the_same_rows(base, tmp_path):
 
 
 def test_dropped_field__falls_back_to_the_committed_metrics_and_says_why(base, tmp_path, monkeypatch):
-    root = copy(base, tmp_path / "project")
+    root = clone(base, tmp_path / "project")
     edit_params(root, {"data": {"drop_columns": ["account_age_days"]}})
     reproduce(root)
 
@@ -141,7 +136,7 @@ def test_dropped_field__falls_back_to_the_committed_metrics_and_says_why(base, t
 
 
 def test_tampered_base_model__is_refused_not_loaded(holiday, tmp_path, monkeypatch):
-    root = copy(holiday, tmp_path / "project")
+    root = clone(holiday, tmp_path / "project")
     model = cached_model(root)
     model.chmod(0o644)
     model.write_bytes(model.read_bytes()[:-10] + b"0123456789")
@@ -158,7 +153,7 @@ def test_tampered_base_model__is_refused_not_loaded(holiday, tmp_path, monkeypat
 
 
 def test_no_cache_and_no_remote__falls_back_with_one_line(holiday, tmp_path, monkeypatch):
-    root = copy(holiday, tmp_path / "project")
+    root = clone(holiday, tmp_path / "project")
     shutil.rmtree(root / ".dvc/cache")
 
     result = judge_here(root, monkeypatch)
@@ -172,7 +167,7 @@ def test_no_cache_and_no_remote__falls_back_with_one_line(holiday, tmp_path, mon
 
 
 def test_base_model_only_on_the_remote__is_fetched_and_verified(holiday, tmp_path, monkeypatch):
-    root = copy(holiday, tmp_path / "project")
+    root = clone(holiday, tmp_path / "project")
     store = tmp_path / "remote"
     dvc(root, "remote", "add", "--local", "--default", "store", str(store))
     dvc(root, "push", "--quiet", "--all-commits")  # as main's CI pushes main's outputs
