@@ -3,7 +3,9 @@
 The tests run as one job per suite, the unit and pipeline suite as four jobs of a quarter each: a pull request runs
 the workflow and service suites only when it changes what they guard; a push to main runs every suite. Here each
 job's pytest gets a few quick files (`SAMPLE`), one per suite, of which its marker keeps its own: the whole suite
-would run act inside act.
+would run act inside act. The pull-request runs check which jobs run, not what those jobs do (the push run does that):
+there `make` only prints each job's commands (`ROUTING`, make's dry run), so a routing check does not lint and test
+twice more.
 
 The audit job asks PyPI's JSON API about every locked package; this machine reaches only the package index, so
 there pip-audit runs but cannot audit, and the job fails: what is checked here is that it ran on both locks.
@@ -24,6 +26,7 @@ SAMPLE_FILES = [
 # One pytest process per job (`make`'s PYTEST_WORKERS=0): xdist's two workers would each import the suite again to
 # run these few quick files, in six jobs at once.
 SAMPLE = {"PYTEST_ADDOPTS": " ".join(SAMPLE_FILES), "PYTEST_WORKERS": "0"}
+ROUTING = {"MAKEFLAGS": "n"}  # every `make` in the run prints its recipe and runs none of it
 SUITES = {
     "test-core": "unit and pipeline",
     "test-workflows": "workflows through act",
@@ -76,7 +79,7 @@ def ran_suites(run) -> set[str]:
 def test_ci_on_a_params_only_pull_request__runs_the_unit_and_pipeline_tests_only(workspace: Workspace) -> None:
     head = workspace.commit("Another split", branch="split-seed", params={"split": {"seed": 3}})
 
-    run = workspace.act("pull_request", "ci.yml", pull_request_event(11, workspace.project.main_sha, head), env=SAMPLE)
+    run = workspace.act("pull_request", "ci.yml", pull_request_event(11, workspace.project.main_sha, head), env=ROUTING)
 
     changes = [
         line.split("|", 1)[1].strip()
@@ -86,7 +89,8 @@ def test_ci_on_a_params_only_pull_request__runs_the_unit_and_pipeline_tests_only
     assert changes[changes.index("changed:") + 1 :][:1] == ["params.yaml"], changes
     assert "workflow tests: false; service tests: false" in run.log
     assert ran_suites(run) == {"test-core"}, run.tail(120)
-    assert "make test-workflows" not in run.log and "make test-services" not in run.log
+    assert all(f"--part {part}/4" in run.log for part in range(1, 5)), "the unit and pipeline suite in four parts"
+    assert "-m workflows" not in run.log and '-m "service or remote"' not in run.log
 
 
 def test_ci_on_a_pull_request_changing_github__runs_every_suite(workspace: Workspace) -> None:
@@ -94,7 +98,8 @@ def test_ci_on_a_pull_request_changing_github__runs_every_suite(workspace: Works
     ci.write_text(ci.read_text(encoding="utf-8") + "# a change to the workflow itself\n", encoding="utf-8")
     head = workspace.commit("CI: a comment", branch="ci-comment")
 
-    run = workspace.act("pull_request", "ci.yml", pull_request_event(12, workspace.project.main_sha, head), env=SAMPLE)
+    run = workspace.act("pull_request", "ci.yml", pull_request_event(12, workspace.project.main_sha, head), env=ROUTING)
 
     assert "workflow tests: true; service tests: true" in run.log, run.tail(120)
     assert ran_suites(run) == set(SUITES), run.tail(120)
+    assert "-m workflows" in run.log and '-m "service or remote"' in run.log
