@@ -213,8 +213,13 @@ def edit_params(root: Path, changes: dict) -> None:
 
 def clone(source: Path, root: Path) -> Path:
     """A full copy of a project folder, git history, DVC cache and outputs included."""
-    shutil.copytree(source, root, symlinks=True, ignore=shutil.ignore_patterns("tmp"))  # .dvc/tmp: locks, state
+    shutil.copytree(source, root, symlinks=True, ignore=_dvc_tmp)
     return root
+
+
+def _dvc_tmp(folder: str, names: list[str]) -> list[str]:
+    """`.dvc/tmp` (DVC's locks and state of the source), left out of a clone; any other `tmp` folder is copied."""
+    return ["tmp"] if Path(folder).name == ".dvc" and "tmp" in names else []
 
 
 def reproduce_from_scratch(root: Path) -> Path:
